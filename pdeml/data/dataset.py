@@ -1,0 +1,241 @@
+"""Reading datasets: a lazy xarray view, train/test splits and a torch adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pdeml.data.store import SAMPLE_DIM, read_attrs
+from pdeml.problems.base import Problem
+
+if TYPE_CHECKING:
+    import torch
+    import xarray as xr
+
+
+class Dataset:
+    """A set of input/output samples of one problem, backed by a lazy ``xarray.Dataset``.
+
+    Obtain one from :func:`open_dataset` or :func:`pdeml.generate`. Subsets made by
+    :meth:`split` or :meth:`subset` stay lazy views of the same file.
+
+    Attributes
+    ----------
+    xr : xarray.Dataset
+        The lazy view: one variable per field with dimensions ``(sample, ...)``.
+    problem : Problem
+        The problem the data belong to, rebuilt from the file's attributes.
+    attrs : dict
+        Provenance: solver, seed, pdeml version, creation time, generation time.
+    """
+
+    def __init__(
+        self,
+        xr_dataset: xr.Dataset,
+        problem: Problem,
+        attrs: dict[str, Any],
+        path: Path | None = None,
+    ) -> None:
+        self.xr = xr_dataset
+        self.problem = problem
+        self.attrs = attrs
+        self.path = path
+
+    # -- views --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.xr.sizes[SAMPLE_DIM])
+
+    def __getitem__(self, name: str) -> xr.DataArray:
+        return self.xr[name]
+
+    def __repr__(self) -> str:
+        where = f" from {self.path}" if self.path else ""
+        return f"<pdeml.Dataset {self.problem.name}, {len(self)} samples{where}>\n{self.xr!r}"
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.problem.input_names
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.problem.output_names
+
+    @property
+    def inputs(self) -> dict[str, np.ndarray]:
+        """Input fields loaded into memory as float64 arrays, sample axis first."""
+        return self._load(self.input_names)
+
+    @property
+    def outputs(self) -> dict[str, np.ndarray]:
+        """Output fields loaded into memory as float64 arrays, sample axis first."""
+        return self._load(self.output_names)
+
+    def _load(self, names: Sequence[str]) -> dict[str, np.ndarray]:
+        return {k: np.asarray(self.xr[k].values, dtype=np.float64) for k in names}
+
+    def subset(self, indices: Sequence[int] | np.ndarray | slice) -> Dataset:
+        """The samples at ``indices`` (positions in this dataset), still lazy."""
+        if isinstance(indices, slice):
+            selection = indices
+        else:
+            selection = np.asarray(indices, dtype=np.int64)
+            if selection.ndim != 1 or (
+                selection.size and (selection.min() < -len(self) or selection.max() >= len(self))
+            ):
+                raise ValueError(
+                    f"indices: expected a 1D sequence of positions in [0, {len(self)}), "
+                    f"got {indices!r}"
+                )
+        return Dataset(self.xr.isel({SAMPLE_DIM: selection}), self.problem, self.attrs, self.path)
+
+    def split(
+        self,
+        n_test: int | None = None,
+        *,
+        test_fraction: float | None = None,
+        shuffle: bool = False,
+        seed: int = 0,
+    ) -> tuple[Dataset, Dataset]:
+        """Split into ``(train, test)``.
+
+        By default the last ``n_test`` samples are the test set, as in the FNO paper's
+        data (train on the first N, test on the last). Give either ``n_test`` or
+        ``test_fraction``; ``shuffle=True`` permutes with ``seed`` first.
+        """
+        n = len(self)
+        if (n_test is None) == (test_fraction is None):
+            raise ValueError("split: give exactly one of n_test or test_fraction")
+        if test_fraction is not None:
+            if not 0.0 < test_fraction < 1.0:
+                raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+            n_test = max(1, round(n * test_fraction))
+        if (
+            isinstance(n_test, bool)
+            or not isinstance(n_test, (int, np.integer))
+            or not (0 < n_test < n)
+        ):
+            raise ValueError(f"n_test must be an integer in [1, {n - 1}], got {n_test!r}")
+        order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+        return self.subset(order[: n - n_test]), self.subset(order[n - n_test :])
+
+    def torch(
+        self,
+        inputs: Sequence[str] | None = None,
+        outputs: Sequence[str] | None = None,
+        dtype: Any = None,
+    ) -> TorchFieldDataset:
+        """A ``torch.utils.data.Dataset`` of ``(x, y)`` pairs with channels stacked.
+
+        Parameters
+        ----------
+        inputs, outputs : list of str, optional
+            Fields to stack as channels (default: all inputs / all outputs). Stacked
+            fields must share one shape.
+        dtype : torch.dtype, optional
+            Tensor type (default ``torch.float32``).
+        """
+        return TorchFieldDataset(self, inputs, outputs, dtype)
+
+    def close(self) -> None:
+        """Close the underlying file."""
+        self.xr.close()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _stack(fields: dict[str, np.ndarray], names: Sequence[str], argument: str) -> np.ndarray:
+    shapes = {k: fields[k].shape for k in names}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(
+            f"{argument}: fields stacked as channels must share one shape, got {shapes}; "
+            f"choose fields with {argument}=[...]"
+        )
+    return np.stack([fields[k] for k in names], axis=1)
+
+
+class TorchFieldDataset:
+    """In-memory torch dataset: item ``i`` is ``(x[i], y[i])``, shapes ``[c, *space]``."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        inputs: Sequence[str] | None,
+        outputs: Sequence[str] | None,
+        dtype: Any = None,
+    ) -> None:
+        import torch
+
+        self.input_names = tuple(inputs or dataset.input_names)
+        self.output_names = tuple(outputs or dataset.output_names)
+        for argument, names, known in (
+            ("inputs", self.input_names, dataset.input_names),
+            ("outputs", self.output_names, dataset.output_names),
+        ):
+            unknown = [k for k in names if k not in known]
+            if unknown:
+                raise ValueError(f"{argument}: unknown fields {unknown}; expected some of {known}")
+        dtype = torch.float32 if dtype is None else dtype
+        x = _stack(dataset._load(self.input_names), self.input_names, "inputs")
+        y = _stack(dataset._load(self.output_names), self.output_names, "outputs")
+        self.x = torch.as_tensor(x, dtype=dtype)
+        self.y = torch.as_tensor(y, dtype=dtype)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[index], self.y[index]
+
+
+def open_dataset(path: str | Path) -> Dataset:
+    """Open a pdeml dataset file lazily.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`pdeml.generate` (or any pdeml writer).
+
+    Returns
+    -------
+    Dataset
+        With ``.xr`` the lazy ``xarray.Dataset``, ``.problem``, ``.attrs``, ``.split``,
+        ``.torch``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not a readable HDF5 file or lacks pdeml's attributes.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset {str(path)!r}: no such file")
+    try:
+        view = xr.open_dataset(path, engine="h5netcdf", phony_dims="sort")
+    except Exception as error:  # h5py/h5netcdf raise several types for damaged files
+        raise ValueError(
+            f"dataset {str(path)!r}: not a readable HDF5/netCDF file ({type(error).__name__}: "
+            f"{error})"
+        ) from None
+    attrs = read_attrs(view.attrs)
+    if "problem" not in attrs:
+        view.close()
+        raise ValueError(
+            f"dataset {str(path)!r}: not a pdeml dataset (no 'pdeml_problem' attribute)"
+        )
+    problem = Problem.from_dict(attrs["problem"])
+    missing = [k for k in problem.field_names if k not in view.variables]
+    if missing:
+        view.close()
+        raise ValueError(f"dataset {str(path)!r}: missing field variables {missing}")
+    return Dataset(view, problem, attrs, path)

@@ -1,0 +1,1 @@
+"""Built-in TOML presets, one per problem, each with a ``quick`` and a ``paper`` size."""

@@ -1,0 +1,383 @@
+"""The ``Problem`` contract: the mathematics of one parametric PDE, kept apart from solvers.
+
+A problem is a frozen dataclass of physical and discretisation parameters. It declares its
+named input and output fields (shapes, dimensions and coordinates on its grid), draws inputs
+from its input distribution, and names the trusted classical solver for itself. It never
+solves anything on its own: that is the job of a :class:`pdeml.solvers.base.Solver`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pdeml.solvers.base import Solver
+
+_REGISTRY: dict[str, type[Problem]] = {}
+
+
+def register_problem(cls: type[Problem]) -> type[Problem]:
+    """Class decorator: make a problem known by its ``name`` to presets and datasets."""
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__name__} must set a class attribute 'name' to be registered")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def problem_class(name: str) -> type[Problem]:
+    """Return the registered problem class called ``name``.
+
+    Raises
+    ------
+    ValueError
+        If no problem of that name is registered; the message lists the known names.
+    """
+    # Importing the package registers the built-in problems.
+    import pdeml.problems  # noqa: F401
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ValueError(f"unknown problem {name!r}; expected one of: {known}") from None
+
+
+def available_problems() -> list[str]:
+    """Names of all registered problems, sorted."""
+    import pdeml.problems  # noqa: F401
+
+    return sorted(_REGISTRY)
+
+
+def sample_rng(seed: int, index: int) -> np.random.Generator:
+    """Random generator for sample ``index`` of a draw seeded with ``seed``.
+
+    Every sample has its own stream, so a sample's value depends only on ``(seed, index)``:
+    the same dataset comes out whatever the number of workers or the chunking.
+    """
+    return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(int(index),)))
+
+
+def check_seed(seed: Any) -> int:
+    """Validate a user seed (a non-negative integer) and return it as ``int``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_count(n: Any, argument: str = "n", minimum: int = 1) -> int:
+    """Validate a count argument and return it as ``int``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
+        raise ValueError(f"{argument} must be an integer >= {minimum}, got {n!r}")
+    return int(n)
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Base class of every PDE problem.
+
+    Subclasses are frozen dataclasses decorated with :func:`register_problem`. They set
+    the class attribute ``name`` and implement the abstract methods below. Field values
+    are validated on construction (``__post_init__`` calls :meth:`validate`), so a bad
+    parameter fails at once with a ``ValueError`` that names the field.
+
+    Conventions: every field is a ``numpy`` array with the sample axis first, then time
+    (for trajectories), then space. Grids are described by :meth:`coords`.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        # Presets come from TOML, where 1 and 1.0 differ; coerce declared floats so that
+        # to_dict/from_dict round-trips are exact and equality is by value.
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type in ("float", float) and isinstance(value, (int, np.integer)):
+                if not isinstance(value, bool):
+                    object.__setattr__(self, field.name, float(value))
+            if field.type in ("int", int) and isinstance(value, float) and value.is_integer():
+                object.__setattr__(self, field.name, int(value))
+        self.validate()
+
+    # -- to be provided by each problem -------------------------------------------------
+    def validate(self) -> None:
+        """Check the parameters; raise ``ValueError`` naming the first bad field."""
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names of the input fields, in order."""
+        raise NotImplementedError
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of the output fields, in order."""
+        raise NotImplementedError
+
+    def field_dims(self, name: str) -> tuple[str, ...]:
+        """Dimension names of field ``name`` without the sample axis, e.g. ``("x", "y")``."""
+        raise NotImplementedError
+
+    def coords(self, resolution: int | None = None) -> dict[str, np.ndarray]:
+        """Coordinates of every dimension used by the fields at ``resolution``."""
+        raise NotImplementedError
+
+    def allowed_resolutions(self) -> tuple[int, ...] | None:
+        """Resolutions the data may be stored at (``None``: any that :meth:`validate` allows)."""
+        return None
+
+    def sample_inputs(
+        self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Draw ``n`` input instances, samples ``start .. start + n - 1`` of stream ``seed``.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        seed : int
+            Seed of the whole draw; sample ``i`` depends only on ``(seed, i)``.
+        start : int, optional
+            Index of the first sample, so that a large draw can be made in pieces.
+        resolution : int, optional
+            Grid to return the inputs on; by default the problem's ``resolution``.
+        """
+        raise NotImplementedError
+
+    def reference_solver(self, **options: Any) -> Solver:
+        """The trusted classical solver for this problem, configured by ``options``."""
+        raise NotImplementedError
+
+    # -- derived behaviour shared by all problems --------------------------------------
+    @property
+    def resolution(self) -> int:  # pragma: no cover - every problem defines the field
+        raise NotImplementedError
+
+    @property
+    def solver_resolution(self) -> int:  # pragma: no cover - every problem defines the field
+        raise NotImplementedError
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Input names followed by output names."""
+        return self.input_names + self.output_names
+
+    def field_shape(self, name: str, resolution: int | None = None) -> tuple[int, ...]:
+        """Shape of one sample of field ``name`` (no sample axis) at ``resolution``."""
+        coords = self.coords(resolution)
+        return tuple(len(coords[d]) for d in self.field_dims(name))
+
+    def restrict(
+        self, fields: Mapping[str, np.ndarray], from_resolution: int, to_resolution: int
+    ) -> dict[str, np.ndarray]:
+        """Subsample fields on the ``from_resolution`` grid onto ``to_resolution`` by striding.
+
+        Striding (no averaging) keeps the stored values exact samples of the fine
+        solution, as in the FNO paper's data.
+        """
+        if from_resolution == to_resolution:
+            return {k: np.asarray(v) for k, v in fields.items()}
+        stride = self.restriction_stride(from_resolution, to_resolution)
+        spatial = set(self.spatial_dims())
+        out = {}
+        for key, value in fields.items():
+            index: list[slice] = [slice(None)]  # sample axis
+            for dim in self.field_dims(key):
+                index.append(slice(None, None, stride) if dim in spatial else slice(None))
+            out[key] = np.ascontiguousarray(np.asarray(value)[tuple(index)])
+        return out
+
+    def restriction_stride(self, from_resolution: int, to_resolution: int) -> int:
+        """Stride that takes the ``from_resolution`` grid onto ``to_resolution``.
+
+        Periodic grids (right end excluded) need ``from % to == 0``; grids with both ends
+        need ``(from - 1) % (to - 1) == 0``.
+        """
+        if self.grid_includes_right_end():
+            ok = to_resolution > 1 and (from_resolution - 1) % (to_resolution - 1) == 0
+            stride = (from_resolution - 1) // max(to_resolution - 1, 1)
+            rule = "(solver_resolution - 1) divisible by (resolution - 1)"
+        else:
+            ok = from_resolution % to_resolution == 0
+            stride = from_resolution // to_resolution
+            rule = "solver_resolution divisible by resolution"
+        if not ok or to_resolution > from_resolution:
+            raise ValueError(
+                f"resolution {to_resolution} cannot be taken from a grid of {from_resolution} "
+                f"points by striding; expected {rule}"
+            )
+        return stride
+
+    def spatial_dims(self) -> tuple[str, ...]:
+        """Names of the spatial dimensions (restricted when the resolution changes)."""
+        return ("x",)
+
+    def grid_includes_right_end(self) -> bool:
+        """True for grids holding both ends of each interval (Dirichlet), False if periodic."""
+        return False
+
+    def infer_resolution(self, inputs: Mapping[str, np.ndarray]) -> int:
+        """Resolution of a batch of inputs, read from the length of its first spatial axis."""
+        name = self.input_names[0]
+        if name not in inputs:
+            raise ValueError(f"inputs: missing field {name!r}; expected {list(self.input_names)}")
+        array = np.asarray(inputs[name])
+        dims = self.field_dims(name)
+        axis = 1 + dims.index(self.spatial_dims()[0])
+        if array.ndim <= axis:
+            raise ValueError(
+                f"inputs[{name!r}]: expected {1 + len(dims)} axes (sample, {', '.join(dims)}), "
+                f"got shape {array.shape}"
+            )
+        return int(array.shape[axis])
+
+    def check_inputs(
+        self, inputs: Mapping[str, np.ndarray], resolution: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Validate a batch of inputs and return them as float64 arrays.
+
+        Checks that ``inputs`` is a mapping holding exactly the problem's input names,
+        that each array has the sample axis plus the declared shape at ``resolution``
+        (inferred from the data when not given), the same number of samples, and only
+        finite values.
+        """
+        return self._check_fields(inputs, self.input_names, "inputs", resolution)
+
+    def check_outputs(
+        self, outputs: Mapping[str, np.ndarray], resolution: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Validate a batch of outputs like :meth:`check_inputs` does for inputs."""
+        return self._check_fields(outputs, self.output_names, "outputs", resolution)
+
+    def _check_fields(
+        self,
+        fields: Mapping[str, np.ndarray],
+        names: tuple[str, ...],
+        what: str,
+        resolution: int | None,
+    ) -> dict[str, np.ndarray]:
+        if not isinstance(fields, Mapping):
+            raise TypeError(
+                f"{what} must be a dict mapping field name to array, got {type(fields).__name__}"
+            )
+        missing = [k for k in names if k not in fields]
+        extra = [k for k in fields if k not in names]
+        if missing or extra:
+            raise ValueError(
+                f"{what}: expected fields {list(names)}, got {list(fields)}"
+                + (f" (missing {missing})" if missing else "")
+                + (f" (unexpected {extra})" if extra else "")
+            )
+        if resolution is None and what == "inputs":
+            resolution = self.infer_resolution(fields)
+        out: dict[str, np.ndarray] = {}
+        n_samples = None
+        for key in names:
+            try:
+                array = np.asarray(fields[key], dtype=np.float64)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"{what}[{key!r}]: expected a numeric array ({error})") from None
+            expected = self.field_shape(key, resolution)
+            if array.ndim != 1 + len(expected) or array.shape[1:] != expected:
+                dims = ", ".join(self.field_dims(key))
+                raise ValueError(
+                    f"{what}[{key!r}]: expected shape (n, {dims}) = (n, "
+                    f"{', '.join(map(str, expected))}), got {array.shape}"
+                )
+            if n_samples is None:
+                n_samples = array.shape[0]
+            elif array.shape[0] != n_samples:
+                raise ValueError(
+                    f"{what}[{key!r}]: has {array.shape[0]} samples, expected {n_samples} "
+                    "like the other fields"
+                )
+            if not np.all(np.isfinite(array)):
+                bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+                raise ValueError(
+                    f"{what}[{key!r}]: contains {bad} NaN or infinite values; expected finite"
+                )
+            out[key] = array
+        return out
+
+    # -- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON/TOML friendly) of the problem: ``{"problem": name, **fields}``."""
+        data: dict[str, Any] = {"problem": self.name}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            data[field.name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Problem:
+        """Rebuild a problem from :meth:`to_dict` output (dispatches on ``data["problem"]``)."""
+        data = dict(data)
+        name = data.pop("problem", cls.name or None)
+        if name is None:
+            raise ValueError("problem dict: missing key 'problem' naming the problem")
+        target = problem_class(name)
+        return target.from_parameters(data)
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, Any]) -> Problem:
+        """Build from a parameter mapping, rejecting unknown keys with a clear message."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = [k for k in parameters if k not in known]
+        if unknown:
+            raise ValueError(
+                f"{cls.name}: unknown parameter(s) {unknown}; expected some of {sorted(known)}"
+            )
+        values = {}
+        for key, value in parameters.items():
+            if isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
+        try:
+            return cls(**values)
+        except TypeError as error:  # wrong type for a field that the dataclass cannot coerce
+            raise ValueError(f"{cls.name}: {error}") from None
+
+    def replace(self, **changes: Any) -> Problem:
+        """A copy with some parameters changed (validated like a new problem)."""
+        return type(self).from_parameters({**self.to_dict_fields(), **changes})
+
+    def to_dict_fields(self) -> dict[str, Any]:
+        """The dataclass fields only (no ``"problem"`` key)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+# -- validation helpers used by the problems --------------------------------------------
+def require_positive(problem: str, field: str, value: Any, *, allow_zero: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number > 0 (or >= 0)."""
+    ok = (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+    )
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{problem}: {field} must be a finite number {bound}, got {value!r}")
+
+
+def require_finite(problem: str, field: str, value: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite real number."""
+    ok = (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+    if not ok:
+        raise ValueError(f"{problem}: {field} must be a finite number, got {value!r}")
+
+
+def require_int(problem: str, field: str, value: Any, minimum: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{problem}: {field} must be an integer >= {minimum}, got {value!r}")

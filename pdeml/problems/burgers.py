@@ -1,0 +1,121 @@
+"""Viscous Burgers equation on the periodic unit interval (the FNO paper's 1D benchmark).
+
+    u_t + (u²/2)_x = ν u_xx,   x ∈ [0, 1) periodic,   t ∈ (0, T],
+
+with the map ``u(·, 0) ↦ u(·, T)`` to learn, ``u0 ~ N(0, σ²(−Δ + τ²I)^(−γ))``. The paper's
+values are ν = 0.1, σ = 25, τ = 5, γ = 2, T = 1, generated on 8192 points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from pdeml.problems.base import (
+    Problem,
+    check_count,
+    check_seed,
+    register_problem,
+    require_int,
+    require_positive,
+    sample_rng,
+)
+from pdeml.problems.grf import PeriodicGRF
+
+
+@register_problem
+@dataclasses.dataclass(frozen=True)
+class Burgers1D(Problem):
+    """Periodic viscous Burgers, initial condition to solution at time ``T``.
+
+    Parameters
+    ----------
+    nu : float
+        Viscosity ν > 0.
+    sigma, tau, gamma : float
+        Covariance σ²(−Δ + τ²I)^(−γ) of the initial condition.
+    T : float
+        Final time.
+    resolution : int
+        Points of the stored grid ``x_j = j / resolution``; must divide ``solver_resolution``.
+    solver_resolution : int
+        Points of the grid the reference solver runs on (and the GRF's number of modes).
+    n_t : int
+        If positive, the output ``u_traj`` also holds the solution at the ``n_t`` times
+        ``T/n_t, 2T/n_t, ..., T``.
+
+    Fields
+    ------
+    inputs : ``u0`` ``[n, x]``
+    outputs : ``u`` ``[n, x]`` (and ``u_traj`` ``[n, t, x]`` when ``n_t > 0``)
+    """
+
+    name = "burgers"
+
+    nu: float = 0.1
+    sigma: float = 25.0
+    tau: float = 5.0
+    gamma: float = 2.0
+    T: float = 1.0
+    resolution: int = 1024
+    solver_resolution: int = 8192
+    n_t: int = 0
+
+    def validate(self) -> None:
+        require_positive(self.name, "nu", self.nu)
+        require_positive(self.name, "sigma", self.sigma)
+        require_positive(self.name, "tau", self.tau, allow_zero=True)
+        require_positive(self.name, "gamma", self.gamma)
+        require_positive(self.name, "T", self.T)
+        require_int(self.name, "resolution", self.resolution, 16)
+        require_int(self.name, "solver_resolution", self.solver_resolution, 16)
+        require_int(self.name, "n_t", self.n_t, 0)
+        if self.solver_resolution % self.resolution != 0:
+            raise ValueError(
+                f"{self.name}: resolution {self.resolution} must divide solver_resolution "
+                f"{self.solver_resolution} (stored data are strided from the solver grid)"
+            )
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return ("u0",)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return ("u", "u_traj") if self.n_t > 0 else ("u",)
+
+    def field_dims(self, name: str) -> tuple[str, ...]:
+        dims = {"u0": ("x",), "u": ("x",), "u_traj": ("t", "x")}
+        if name not in self.field_names:
+            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
+        return dims[name]
+
+    def coords(self, resolution: int | None = None) -> dict[str, np.ndarray]:
+        resolution = self.resolution if resolution is None else resolution
+        coords = {"x": np.arange(resolution) / resolution}
+        if self.n_t > 0:
+            coords["t"] = self.output_times()
+        return coords
+
+    def output_times(self) -> np.ndarray:
+        """Times of the trajectory snapshots (``n_t`` of them, the last one ``T``)."""
+        return self.T * np.arange(1, self.n_t + 1) / self.n_t
+
+    def grf(self) -> PeriodicGRF:
+        """The distribution of the initial condition."""
+        return PeriodicGRF(1, self.sigma, self.tau, self.gamma, self.solver_resolution)
+
+    def sample_inputs(
+        self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
+    ) -> dict[str, np.ndarray]:
+        n, seed = check_count(n), check_seed(seed)
+        resolution = self.resolution if resolution is None else resolution
+        rngs = [sample_rng(seed, start + i) for i in range(n)]
+        return {"u0": self.grf().sample(rngs, resolution)}
+
+    def reference_solver(self, **options: Any):
+        from pdeml.solvers.spectral import BurgersSpectralSolver
+
+        return BurgersSpectralSolver(self, **options)

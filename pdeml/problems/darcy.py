@@ -1,0 +1,161 @@
+"""Steady Darcy flow on the unit square (the FNO paper's 2D benchmark).
+
+    −∇·(a(x) ∇u(x)) = f,   x ∈ (0, 1)²,   u = 0 on the boundary,
+
+with the map ``a ↦ u`` to learn. In the paper, ``a = 12`` where a zero-Neumann Gaussian
+random field with covariance (−Δ + 9I)^(−2) is non-negative and ``a = 3`` where it is
+negative, ``f = 1``, generated on 421×421 and downsampled by striding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from pdeml.problems.base import (
+    Problem,
+    check_count,
+    check_seed,
+    register_problem,
+    require_finite,
+    require_int,
+    require_positive,
+    sample_rng,
+)
+from pdeml.problems.grf import NeumannGRF
+
+COEFFICIENT_KINDS = ("piecewise", "lognormal")
+
+
+@register_problem
+@dataclasses.dataclass(frozen=True)
+class Darcy2D(Problem):
+    """Darcy flow with a random coefficient, coefficient to pressure.
+
+    Parameters
+    ----------
+    a_plus, a_minus : float
+        Coefficient values where the field is at or above / below ``threshold``
+        (``coefficient = "piecewise"``).
+    threshold : float
+        Level that splits the two phases.
+    coefficient : {"piecewise", "lognormal"}
+        ``"piecewise"``: the FNO paper's two-phase medium; ``"lognormal"``: ``a = exp(g)``,
+        a smooth coefficient for physics-informed methods.
+    sigma, tau, gamma : float
+        Covariance σ²(−Δ + τ²I)^(−γ) of the zero-Neumann field ``g``. The default
+        σ = τ^(γ−1) = 3 is the normalisation of the FNO paper's generator.
+    forcing : float
+        Constant source ``f``.
+    resolution : int
+        Points per side of the stored grid, both ends included; ``(solver_resolution − 1)``
+        must be a multiple of ``(resolution − 1)``: from 421, 211, 141, 106, 85, 61, 43 or 29.
+    solver_resolution : int
+        Points per side of the grid the reference solver runs on.
+    n_modes : int
+        Cosine modes per direction that carry randomness (0: ``solver_resolution``).
+
+    Fields
+    ------
+    inputs : ``a`` ``[n, x, y]``
+    outputs : ``u`` ``[n, x, y]``
+    """
+
+    name = "darcy"
+
+    a_plus: float = 12.0
+    a_minus: float = 3.0
+    threshold: float = 0.0
+    coefficient: str = "piecewise"
+    sigma: float = 3.0
+    tau: float = 3.0
+    gamma: float = 2.0
+    forcing: float = 1.0
+    resolution: int = 85
+    solver_resolution: int = 421
+    n_modes: int = 0
+
+    def validate(self) -> None:
+        require_positive(self.name, "a_plus", self.a_plus)
+        require_positive(self.name, "a_minus", self.a_minus)
+        require_finite(self.name, "threshold", self.threshold)
+        if self.coefficient not in COEFFICIENT_KINDS:
+            raise ValueError(
+                f"{self.name}: coefficient must be one of {COEFFICIENT_KINDS}, "
+                f"got {self.coefficient!r}"
+            )
+        require_positive(self.name, "sigma", self.sigma)
+        require_positive(self.name, "tau", self.tau, allow_zero=True)
+        require_positive(self.name, "gamma", self.gamma)
+        require_finite(self.name, "forcing", self.forcing)
+        require_int(self.name, "resolution", self.resolution, 5)
+        require_int(self.name, "solver_resolution", self.solver_resolution, 5)
+        require_int(self.name, "n_modes", self.n_modes, 0)
+        if (self.solver_resolution - 1) % (self.resolution - 1) != 0:
+            raise ValueError(
+                f"{self.name}: resolution {self.resolution} cannot be strided from "
+                f"solver_resolution {self.solver_resolution}; expected (solver_resolution - 1) "
+                f"to be a multiple of (resolution - 1), e.g. one of "
+                f"{list(self.allowed_resolutions())}"
+            )
+
+    def allowed_resolutions(self) -> tuple[int, ...]:
+        m = self.solver_resolution - 1
+        return tuple(
+            sorted(
+                (m // d + 1 for d in range(1, m + 1) if m % d == 0 and m // d >= 4), reverse=True
+            )
+        )
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return ("a",)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return ("u",)
+
+    def field_dims(self, name: str) -> tuple[str, ...]:
+        if name not in self.field_names:
+            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
+        return ("x", "y")
+
+    def spatial_dims(self) -> tuple[str, ...]:
+        return ("x", "y")
+
+    def grid_includes_right_end(self) -> bool:
+        return True
+
+    def coords(self, resolution: int | None = None) -> dict[str, np.ndarray]:
+        resolution = self.resolution if resolution is None else resolution
+        x = np.linspace(0.0, 1.0, resolution)
+        return {"x": x, "y": x.copy()}
+
+    def grf(self) -> NeumannGRF:
+        """The zero-Neumann field ``g`` behind the coefficient."""
+        modes = self.n_modes or self.solver_resolution
+        return NeumannGRF(2, self.sigma, self.tau, self.gamma, modes)
+
+    def coefficient_from_field(self, g: np.ndarray) -> np.ndarray:
+        """Map the Gaussian field ``g`` to the coefficient ``a``."""
+        if self.coefficient == "lognormal":
+            return np.exp(g)
+        return np.where(g >= self.threshold, self.a_plus, self.a_minus)
+
+    def sample_inputs(
+        self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
+    ) -> dict[str, np.ndarray]:
+        n, seed = check_count(n), check_seed(seed)
+        resolution = self.resolution if resolution is None else resolution
+        if resolution < 5:
+            raise ValueError(f"{self.name}: resolution must be >= 5, got {resolution}")
+        rngs = [sample_rng(seed, start + i) for i in range(n)]
+        g = self.grf().sample(rngs, resolution)
+        return {"a": self.coefficient_from_field(g)}
+
+    def reference_solver(self, **options: Any):
+        from pdeml.solvers.finite_difference import DarcyFDSolver
+
+        return DarcyFDSolver(self, **options)

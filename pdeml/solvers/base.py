@@ -1,0 +1,88 @@
+"""The ``Solver`` contract: ``solve(inputs) -> outputs``, batched, numpy in and out.
+
+Reference solvers and surrogates are both solvers, so validation never needs to know
+which kind it holds. Inputs and outputs are ``dict[str, numpy.ndarray]`` keyed by the
+problem's field names, sample axis first.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pdeml.problems.base import Problem
+
+
+class Solver(abc.ABC):
+    """Anything that maps a batch of a problem's inputs to its outputs.
+
+    Attributes
+    ----------
+    problem : Problem
+        The problem whose fields ``solve`` takes and returns.
+    """
+
+    #: Short name used in dataset attributes, reports and the CLI.
+    name: str = "solver"
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+    @abc.abstractmethod
+    def solve(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Map inputs (``name -> [n, ...]``) to outputs (``name -> [n, ...]``)."""
+
+    def options(self) -> dict[str, Any]:
+        """The solver's settings, recorded in dataset attributes and reports."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """Name and options, for provenance records."""
+        return {"name": self.name, "options": self.options()}
+
+
+class ReferenceSolver(Solver):
+    """A classical solver: validates its inputs, then runs numeric kernels on the batch.
+
+    Subclasses implement :meth:`_solve` on validated float64 arrays. The resolution is
+    read from the inputs, so the same solver object serves every grid size the problem
+    allows (accuracy-against-cost curves run one solver at several resolutions).
+    """
+
+    def solve(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        checked = self.problem.check_inputs(inputs)
+        resolution = self.problem.infer_resolution(checked)
+        outputs = self._solve(checked, resolution)
+        return {k: outputs[k] for k in self.problem.output_names}
+
+    @abc.abstractmethod
+    def _solve(self, inputs: dict[str, np.ndarray], resolution: int) -> dict[str, np.ndarray]:
+        """Solve validated float64 inputs on the grid of ``resolution`` points."""
+
+
+@contextmanager
+def stopwatch() -> Iterator[dict[str, float]]:
+    """Context manager measuring wall time: ``with stopwatch() as t: ...; t["seconds"]``."""
+    record: dict[str, float] = {"seconds": float("nan")}
+    start = time.perf_counter()
+    try:
+        yield record
+    finally:
+        record["seconds"] = time.perf_counter() - start
+
+
+def time_per_sample(solver: Solver, inputs: Mapping[str, np.ndarray], repeats: int = 1) -> float:
+    """Best-of-``repeats`` wall time of ``solver.solve(inputs)`` divided by the batch size."""
+    n = len(next(iter(inputs.values())))
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        with stopwatch() as clock:
+            solver.solve(inputs)
+        best = min(best, clock["seconds"])
+    return best / max(n, 1)
