@@ -13,6 +13,7 @@ from pdeml.data import Dataset, generate, open_dataset
 from pdeml.problems import Problem, available_problems
 from pdeml.problems.presets import load_problem
 from pdeml.solvers.base import Solver
+from pdeml.surrogates.base import available_surrogates, load_surrogate, make_surrogate
 
 __all__ = [
     "Dataset",
@@ -20,7 +21,10 @@ __all__ = [
     "Solver",
     "__version__",
     "available_problems",
+    "available_surrogates",
     "generate",
     "load_problem",
+    "load_surrogate",
+    "make_surrogate",
     "open_dataset",
 ]

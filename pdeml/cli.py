@@ -123,12 +123,115 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_settings(surrogate_name: str, assignments: list[str]) -> tuple[dict, dict]:
+    """Sort ``--set key=value`` into surrogate hyperparameters and training options."""
+    import dataclasses
+
+    from pdeml.surrogates.base import surrogate_class
+    from pdeml.training.trainer import TrainerConfig
+
+    hyper_names = set(surrogate_class(surrogate_name).hyperparameter_names())
+    train_names = {f.name for f in dataclasses.fields(TrainerConfig)}
+    hyper, train = {}, {}
+    for assignment in assignments:
+        key, value = parse_assignment(assignment)
+        if key in hyper_names:
+            hyper[key] = value
+        elif key in train_names:
+            train[key] = value
+        else:
+            raise ValueError(
+                f"--set {key}: not a hyperparameter of {surrogate_name!r} "
+                f"({', '.join(sorted(hyper_names))}) nor a training option "
+                f"({', '.join(sorted(train_names))})"
+            )
+    return hyper, train
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pdeml.data.dataset import open_dataset
+    from pdeml.problems.presets import load_problem
+    from pdeml.surrogates.base import make_surrogate
+
+    hyper, options = _split_settings(args.surrogate, args.set or [])
+    ds = open_dataset(args.data)
+    if args.problem is not None:
+        expected = load_problem(args.problem, size=args.size)
+        if expected.name != ds.problem.name:
+            raise ValueError(
+                f"--problem: {args.problem} is a {expected.name!r} problem but {args.data} "
+                f"holds {ds.problem.name!r} data"
+            )
+    n_test = args.n_valid if args.n_valid is not None else max(1, len(ds) // 10)
+    train, valid = ds.split(n_test=n_test)
+    surrogate = make_surrogate(args.surrogate, ds.problem, **hyper)
+    options.setdefault("progress", not args.quiet)
+    surrogate.fit(train, valid, out_dir=args.out, resume=args.resume, **options)
+    surrogate.save(args.out)
+    last = surrogate.history[-1] if surrogate.history else {}
+    print(
+        f"trained {args.surrogate} on {len(train)} samples; validation relative L2 "
+        f"{last.get('valid_metric', float('nan')):.4g} on {len(valid)} samples; saved to {args.out}"
+    )
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from pdeml.data.dataset import open_dataset
+    from pdeml.data.store import write_dataset
+    from pdeml.surrogates.base import load_surrogate
+
+    surrogate = load_surrogate(args.run)
+    with open_dataset(args.data) as ds:
+        if ds.problem.name != surrogate.problem.name:
+            raise ValueError(
+                f"{args.data}: holds {ds.problem.name!r} data, but {args.run} is a surrogate "
+                f"for {surrogate.problem.name!r}"
+            )
+        inputs = ds.inputs
+        predictions = surrogate.solve(inputs)
+        reference = ds.outputs
+        problem = ds.problem
+    missing = [k for k in problem.output_names if k not in predictions]
+    if missing:
+        raise ValueError(
+            f"{args.run}: predicts {list(predictions)}, not all of "
+            f"{list(problem.output_names)} (missing {missing})"
+        )
+    if args.out is not None:
+        write_dataset(
+            args.out,
+            problem,
+            inputs,
+            predictions,
+            attrs={"source": f"predicted by {surrogate.name} from {args.run}"},
+        )
+    for name, pred in predictions.items():
+        ref = reference[name]
+        n = len(ref)
+        err = np.linalg.norm((pred - ref).reshape(n, -1), axis=1) / np.maximum(
+            np.linalg.norm(ref.reshape(n, -1), axis=1), 1e-300
+        )
+        print(
+            f"{name}: relative L2 against {args.data}: mean {err.mean():.4g}, "
+            f"std {err.std():.4g}, max {err.max():.4g} ({n} samples)"
+        )
+    if args.out is not None:
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _cmd_problems(args: argparse.Namespace) -> int:
     from pdeml.problems.base import available_problems
     from pdeml.problems.presets import builtin_presets
 
     print("problems:", ", ".join(available_problems()))
     print("built-in presets:", ", ".join(builtin_presets()))
+    from pdeml.surrogates.base import available_surrogates
+
+    print("surrogates:", ", ".join(available_surrogates()))
     return 0
 
 
@@ -176,6 +279,35 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("paths", nargs="+", help="dataset files")
     info.set_defaults(func=_cmd_info)
 
+    train = sub.add_parser("train", help="train a surrogate on a dataset and save it")
+    train.add_argument("--data", required=True, type=Path, help="training dataset (HDF5)")
+    train.add_argument("--surrogate", required=True, help="surrogate name (fno, ...)")
+    train.add_argument("--out", required=True, type=Path, help="run directory to write")
+    train.add_argument("--problem", help="preset the data must belong to (checked)")
+    train.add_argument("--size", default="quick", help="size of --problem (default: quick)")
+    train.add_argument(
+        "--n-valid",
+        type=int,
+        help="validation samples taken from the end of the data (default: 10%%)",
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="hyperparameter or training option, e.g. modes=12, epochs=500",
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_cmd_train)
+
+    predict = sub.add_parser("predict", help="predict a dataset's outputs with a saved run")
+    predict.add_argument("run", type=Path, help="run directory written by pdeml train")
+    predict.add_argument("data", type=Path, help="dataset whose inputs to use")
+    predict.add_argument("--out", type=Path, help="write the predictions as a dataset")
+    predict.set_defaults(func=_cmd_predict)
+
     problems = sub.add_parser("problems", help="list the problems and built-in presets")
     problems.set_defaults(func=_cmd_problems)
     return parser
@@ -193,6 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(error).strip() or type(error).__name__
         print(f"pdeml: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Output piped into a command that stopped reading (e.g. `| head`): not an error.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt as interrupt:
         print(f"pdeml: {interrupt or 'interrupted'}", file=sys.stderr)
         return 130

@@ -1,0 +1,171 @@
+"""The ``Surrogate`` contract: a Solver that can also ``fit``, ``save`` and ``load``.
+
+Constructors take the problem and hyperparameters only (the scikit-learn habit); learned
+state is set by :meth:`Surrogate.fit`. Each surrogate registers under a short name so that
+suites and the CLI can name it, and refuses a problem it cannot serve at construction.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pdeml._version import __version__
+from pdeml.problems.base import Problem
+from pdeml.solvers.base import Solver
+
+_REGISTRY: dict[str, type[Surrogate]] = {}
+CONFIG = "config.json"
+
+
+def register_surrogate(cls: type[Surrogate]) -> type[Surrogate]:
+    """Class decorator: make a surrogate constructible by its ``name``."""
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__name__} must set a class attribute 'name' to be registered")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_surrogates() -> list[str]:
+    """Names of the registered surrogates, sorted."""
+    import pdeml.surrogates  # noqa: F401  (registers the built-in surrogates)
+
+    return sorted(_REGISTRY)
+
+
+def surrogate_class(name: str) -> type[Surrogate]:
+    """The surrogate class registered as ``name`` (``ValueError`` lists the known ones)."""
+    import pdeml.surrogates  # noqa: F401
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown surrogate {name!r}; expected one of: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def make_surrogate(name: str, problem: Problem, **hyperparameters: Any) -> Surrogate:
+    """Build an untrained surrogate by name.
+
+    Examples
+    --------
+    >>> import pdeml
+    >>> problem = pdeml.load_problem("darcy")
+    >>> fno = pdeml.make_surrogate("fno", problem, modes=8, width=16)
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a pdeml Problem, got {type(problem).__name__}")
+    return surrogate_class(name)(problem, **hyperparameters)
+
+
+def load_surrogate(path: str | Path) -> Surrogate:
+    """Load any saved surrogate from its run directory (dispatches on the saved name)."""
+    config = read_config(path)
+    return surrogate_class(config["surrogate"]).load(path)
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The ``config.json`` of a saved surrogate, with clear errors for missing files."""
+    folder = Path(path)
+    file = folder / CONFIG
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"surrogate {str(folder)!r}: no {CONFIG} (not a saved run directory)"
+        )
+    try:
+        config = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{file}: not valid JSON ({error})") from None
+    for key in ("surrogate", "problem", "hyperparameters"):
+        if key not in config:
+            raise ValueError(f"{file}: missing key {key!r}")
+    return config
+
+
+class Surrogate(Solver):
+    """Base class of learned solvers.
+
+    Subclasses set ``name``, accept their hyperparameters as keyword arguments in
+    ``__init__`` (stored by :meth:`_set_hyperparameters`), and implement :meth:`fit`,
+    :meth:`solve`, :meth:`_save_state` and :meth:`_load_state`.
+    """
+
+    name: ClassVar[str] = ""
+    #: Whether ``fit`` needs solution data (False for physics-informed surrogates).
+    needs_data: ClassVar[bool] = True
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem)
+        self.hyperparameters: dict[str, Any] = {}
+        self.fitted = False
+        self.history: list[dict[str, float]] = []
+
+    def _set_hyperparameters(self, values: Mapping[str, Any]) -> None:
+        self.hyperparameters = dict(values)
+
+    @classmethod
+    def hyperparameter_names(cls) -> list[str]:
+        """Keyword arguments the constructor accepts besides ``problem``."""
+        signature = inspect.signature(cls.__init__)
+        return [p for p in signature.parameters if p not in ("self", "problem")]
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.hyperparameters)
+
+    def fit(self, train: Any, valid: Any = None, **options: Any) -> Surrogate:
+        """Learn from ``train`` (a :class:`pdeml.Dataset`); return ``self``."""
+        raise NotImplementedError
+
+    def solve_with_uncertainty(
+        self, inputs: Mapping[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Predictive mean and variance, for surrogates that have them."""
+        raise NotImplementedError(f"surrogate {self.name!r} gives no predictive variance")
+
+    def _require_fitted(self) -> None:
+        if not self.fitted:
+            raise ValueError(f"surrogate {self.name!r} is not fitted; call fit(...) or load(...)")
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save to the run directory ``path`` (``config.json`` plus the learned state)."""
+        self._require_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {
+            "surrogate": self.name,
+            "pdeml_version": __version__,
+            "problem": self.problem.to_dict(),
+            "hyperparameters": self.hyperparameters,
+            **self._save_state(folder),
+        }
+        tmp = folder / (CONFIG + ".tmp")
+        tmp.write_text(json.dumps(config, indent=1))
+        tmp.replace(folder / CONFIG)
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Surrogate:
+        """Rebuild a fitted surrogate from its run directory alone."""
+        config = read_config(path)
+        if cls.name and config["surrogate"] != cls.name:
+            raise ValueError(f"{path}: holds a {config['surrogate']!r} surrogate, not {cls.name!r}")
+        problem = Problem.from_dict(config["problem"])
+        surrogate = surrogate_class(config["surrogate"])(problem, **config["hyperparameters"])
+        surrogate._load_state(Path(path), config)
+        surrogate.fitted = True
+        return surrogate
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        """Write learned state into ``folder``; return extra entries for ``config.json``."""
+        raise NotImplementedError
+
+    def _load_state(self, folder: Path, config: dict[str, Any]) -> None:
+        """Restore learned state written by :meth:`_save_state`."""
+        raise NotImplementedError

@@ -1,0 +1,208 @@
+"""The Fourier Neural Operator surrogate, ``"fno"`` (Li et al., ICLR 2021).
+
+Three set-ups, chosen by ``variant``:
+
+* ``"direct"`` (default for steady maps such as Darcy and Burgers): a 1D or 2D FNO from the
+  input fields to the output fields, time snapshots stacked as channels.
+* ``"recurrent"`` (the paper's FNO-2D for Navier–Stokes): a 2D FNO maps the last ``t_in``
+  snapshots to the next one and is rolled out one step at a time, the prediction fed back.
+* ``"space-time"`` (the paper's FNO-3D): a 3D FNO over (x, y, t) maps the input snapshots,
+  repeated along the output time axis, to the whole output trajectory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from pdeml.nn.fourier import ACTIVATIONS, FNO
+from pdeml.problems.base import Problem
+from pdeml.surrogates.base import register_surrogate
+from pdeml.surrogates.neural import GridOperatorSurrogate
+
+VARIANTS = ("direct", "recurrent", "space-time")
+#: The paper's sizes per spatial dimension: (modes, width).
+PAPER_DEFAULTS = {1: (16, 64), 2: (12, 32), 3: (8, 20)}
+
+
+class RecurrentOperator(nn.Module):
+    """Roll a one-step operator out for ``steps`` steps over a sliding window of snapshots."""
+
+    def __init__(self, step: nn.Module, steps: int) -> None:
+        super().__init__()
+        self.step, self.steps = step, steps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        window, outputs = x, []
+        for _ in range(self.steps):
+            nxt = self.step(window)
+            outputs.append(nxt)
+            window = torch.cat([window[:, nxt.shape[1] :], nxt], dim=1)
+        return torch.cat(outputs, dim=1)
+
+
+class SpaceTimeOperator(nn.Module):
+    """Repeat the input snapshots along a new time axis and apply a 3D operator."""
+
+    def __init__(self, net: nn.Module, steps: int) -> None:
+        super().__init__()
+        self.net, self.steps = net, steps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # [b, t_in, x, y] -> [b, t_in, x, y, steps] -> net -> [b, 1, x, y, steps]
+        volume = x.unsqueeze(-1).expand(*x.shape, self.steps)
+        out = self.net(volume)
+        return out[:, 0].permute(0, 3, 1, 2).contiguous()
+
+
+@register_surrogate
+class FNOSurrogate(GridOperatorSurrogate):
+    """Fourier Neural Operator.
+
+    Parameters
+    ----------
+    problem : Problem
+        A grid problem with 1 or 2 spatial dimensions (spatial dims last in every field).
+    modes : int or sequence of int, optional
+        Fourier modes per direction (default: 16 in 1D, 12 in 2D, 8 for space-time).
+    width : int, optional
+        Channels of the Fourier layers (default: 64 in 1D, 32 in 2D, 20 for space-time
+        and recurrent, the paper's values).
+    layers : int
+        Fourier layers (4 in the paper).
+    activation : str
+        ``gelu`` (the current reference code) or ``relu`` (the paper), ``tanh``, ``silu``.
+    padding : int, optional
+        Zero padding on non-periodic directions (default 9 as in the paper's Darcy code,
+        0 on periodic ones); the space-time variant pads the time axis by 6.
+    positional : bool
+        Append coordinates to the input channels.
+    projection : int
+        Hidden channels of the projection.
+    normalizer : {"pointwise", "channel", "none"}
+        Gaussian normalisation of inputs and outputs fitted on the training set (the
+        recurrent variant always uses ``"none"``: its outputs are fed back as inputs).
+    variant : {"direct", "recurrent", "space-time"}, optional
+        See the module docstring; default ``"direct"``.
+    outputs : list of str, optional
+        Output fields to learn (default: all that share the input grid).
+    """
+
+    name = "fno"
+
+    def __init__(
+        self,
+        problem: Problem,
+        modes: int | Sequence[int] | None = None,
+        width: int | None = None,
+        layers: int = 4,
+        activation: str = "gelu",
+        padding: int | None = None,
+        positional: bool = True,
+        projection: int = 128,
+        normalizer: str = "pointwise",
+        variant: str = "direct",
+        outputs: Sequence[str] | None = None,
+    ) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        dims = len(problem.spatial_dims())
+        if dims not in (1, 2):
+            raise ValueError(
+                f"fno: problem {problem.name!r} has {dims} spatial dimensions; "
+                "the FNO surrogate serves 1D and 2D grid problems"
+            )
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if variant == "recurrent":
+            normalizer = "none"
+        super().__init__(problem, normalizer=normalizer, outputs=outputs)
+        if variant != "direct":
+            self._check_time_dependent(variant)
+        net_dims = 3 if variant == "space-time" else dims
+        default_modes, default_width = PAPER_DEFAULTS[net_dims]
+        if variant == "recurrent":
+            default_width = 20
+        if modes is None:
+            modes = default_modes
+        modes = [int(modes)] * net_dims if isinstance(modes, int) else [int(m) for m in modes]
+        if len(modes) != net_dims or min(modes) < 1:
+            raise ValueError(
+                f"modes: expected a positive int or {net_dims} positive ints, got {modes}"
+            )
+        for name, value in (
+            ("width", width),
+            ("layers", layers),
+            ("projection", projection),
+            ("padding", padding),
+        ):
+            if value is not None and (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < (0 if name == "padding" else 1)
+            ):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self._set_hyperparameters(
+            {
+                "modes": modes,
+                "width": width or default_width,
+                "layers": layers,
+                "activation": activation,
+                "padding": padding,
+                "positional": positional,
+                "projection": projection,
+                "normalizer": normalizer,
+                "variant": variant,
+                "outputs": list(self.output_fields),
+            }
+        )
+
+    def _check_time_dependent(self, variant: str) -> None:
+        x_leads, y_leads = self.x_codec.lead_shapes, self.y_codec.lead_shapes
+        if len(x_leads) != 1 or len(y_leads) != 1 or len(x_leads[0]) != 1 or len(y_leads[0]) != 1:
+            raise ValueError(
+                f"fno variant {variant!r} needs one input and one output field, "
+                "each with a time axis before the space axes, e.g. "
+                "navier_stokes (w_in -> w_out)"
+            )
+        if len(self.problem.spatial_dims()) != 2:
+            raise ValueError(f"fno variant {variant!r} serves 2D problems")
+
+    def build_network(self, c_in: int, c_out: int) -> nn.Module:
+        h = self.hyperparameters
+        spatial = len(self.problem.spatial_dims())
+        periodic = [self.periodic] * spatial
+        pad = h["padding"]
+        space_pad = [0 if p else (9 if pad is None else pad) for p in periodic]
+        common = {
+            "width": h["width"],
+            "layers": h["layers"],
+            "activation": h["activation"],
+            "positional": h["positional"],
+            "projection": h["projection"],
+        }
+        if h["variant"] == "direct":
+            return FNO(c_in, c_out, h["modes"], padding=space_pad, periodic=periodic, **common)
+        steps = self.y_codec.lead_shapes[0][0]
+        if h["variant"] == "recurrent":
+            step = FNO(c_in, 1, h["modes"], padding=space_pad, periodic=periodic, **common)
+            return RecurrentOperator(step, steps)
+        time_pad = 6 if pad is None else pad
+        net = FNO(
+            c_in,
+            1,
+            h["modes"],
+            padding=[*space_pad, time_pad],
+            periodic=[*periodic, False],
+            **common,
+        )
+        return SpaceTimeOperator(net, steps)
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        if self.fitted:
+            out["parameters"] = self.parameter_count()
+        return out

@@ -1,0 +1,237 @@
+"""Shared machinery of neural-operator surrogates on grids (FNO, MgNO, ...).
+
+A :class:`FieldCodec` turns the problem's named fields into one channel-first tensor and
+back: each field ``[n, *lead, *space]`` contributes ``prod(lead)`` channels (time
+snapshots become channels), fields are concatenated in the problem's order.
+
+:class:`GridOperatorSurrogate` fits normalisers on the training set, builds the network
+(subclasses implement :meth:`build_network`), trains it with the one :class:`Trainer`,
+and saves weights (``model.pt``, loaded with ``weights_only=True``) next to
+``config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from pdeml.problems.base import Problem
+from pdeml.surrogates.base import Surrogate
+from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
+from pdeml.training.losses import make_loss, relative_lp
+from pdeml.training.normalize import NORMALIZERS, make_normalizer
+from pdeml.training.trainer import Trainer, TrainerConfig, default_device
+
+WEIGHTS = "model.pt"
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldCodec:
+    """Stack named fields into channels and split them back."""
+
+    names: tuple[str, ...]
+    lead_shapes: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def for_fields(cls, problem: Problem, names: Sequence[str]) -> FieldCodec:
+        spatial = problem.spatial_dims()
+        leads = []
+        for name in names:
+            dims = problem.field_dims(name)
+            if tuple(dims[len(dims) - len(spatial) :]) != tuple(spatial):
+                raise ValueError(
+                    f"field {name!r} has dims {dims}; grid surrogates need the "
+                    f"spatial dims {spatial} last"
+                )
+            lead_dims = dims[: len(dims) - len(spatial)]
+            coords = problem.coords()
+            leads.append(tuple(len(coords[d]) for d in lead_dims))
+        return cls(tuple(names), tuple(leads))
+
+    @property
+    def channels(self) -> int:
+        return sum(math.prod(lead) for lead in self.lead_shapes)
+
+    def encode(self, fields: Mapping[str, np.ndarray]) -> torch.Tensor:
+        parts = []
+        for name, lead in zip(self.names, self.lead_shapes):
+            array = np.asarray(fields[name])
+            n, space = array.shape[0], array.shape[1 + len(lead) :]
+            parts.append(
+                torch.as_tensor(array.reshape(n, math.prod(lead), *space), dtype=torch.float32)
+            )
+        return torch.cat(parts, dim=1)
+
+    def decode(self, tensor: torch.Tensor) -> dict[str, np.ndarray]:
+        out, start = {}, 0
+        array = tensor.detach().cpu().to(torch.float64).numpy()
+        for name, lead in zip(self.names, self.lead_shapes):
+            size = math.prod(lead)
+            block = array[:, start : start + size]
+            out[name] = block.reshape(array.shape[0], *lead, *array.shape[2:])
+            start += size
+        return out
+
+
+class NormalizedOperator(nn.Module):
+    """``decode_y(network(encode_x(x)))``: raw fields in, raw fields out."""
+
+    def __init__(self, network: nn.Module, x_norm: nn.Module, y_norm: nn.Module) -> None:
+        super().__init__()
+        self.network, self.x_norm, self.y_norm = network, x_norm, y_norm
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.y_norm.decode(self.network(self.x_norm.encode(x)))
+
+
+class GridOperatorSurrogate(Surrogate):
+    """Base of neural operators mapping input fields to output fields on a grid."""
+
+    def __init__(
+        self, problem: Problem, normalizer: str = "pointwise", outputs: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(problem)
+        if normalizer not in NORMALIZERS:
+            raise ValueError(f"normalizer must be one of {NORMALIZERS}, got {normalizer!r}")
+        self.output_fields = tuple(outputs or problem.output_names)
+        unknown = [k for k in self.output_fields if k not in problem.output_names]
+        if unknown:
+            raise ValueError(
+                f"outputs: unknown fields {unknown}; expected some of {problem.output_names}"
+            )
+        self.x_codec = FieldCodec.for_fields(problem, problem.input_names)
+        self.y_codec = FieldCodec.for_fields(problem, self.output_fields)
+        self.model: NormalizedOperator | None = None
+        self.device = default_device()
+
+    @property
+    def periodic(self) -> bool:
+        return not self.problem.grid_includes_right_end()
+
+    def build_network(self, c_in: int, c_out: int) -> nn.Module:
+        """The trainable network from ``c_in`` to ``c_out`` channels."""
+        raise NotImplementedError
+
+    def _build(self, x_shape: Sequence[int], y_shape: Sequence[int]) -> NormalizedOperator:
+        kind = self.hyperparameters.get("normalizer", "pointwise")
+        network = self.build_network(x_shape[0], y_shape[0])
+        return NormalizedOperator(
+            network,
+            make_normalizer(kind, tuple(x_shape), self.periodic),
+            make_normalizer(kind, tuple(y_shape), self.periodic),
+        )
+
+    def loss_function(self, name: str):
+        return make_loss(name, len(self.problem.spatial_dims()), self.periodic)
+
+    def fit(
+        self,
+        train: Any,
+        valid: Any = None,
+        *,
+        out_dir: str | Path | None = None,
+        resume: bool = False,
+        **options: Any,
+    ) -> GridOperatorSurrogate:
+        """Train on a :class:`pdeml.Dataset`; ``options`` are :class:`TrainerConfig` fields.
+
+        Parameters
+        ----------
+        train, valid : pdeml.Dataset
+            Training data and optional validation data (relative L2 every epoch).
+        out_dir : path, optional
+            Checkpoints and ``metrics.jsonl`` go here; with ``resume=True`` an interrupted
+            run continues from its last checkpoint.
+        **options
+            ``epochs``, ``batch_size``, ``lr``, ``scheduler``, ``loss``, ``device``, ...
+        """
+        config = TrainerConfig.from_options(options)
+        x, y = self._tensors(train, "train")
+        valid_tensors = self._tensors(valid, "valid") if valid is not None else None
+        torch.manual_seed(config.seed)
+        self.model = self._build(tuple(x.shape[1:]), tuple(y.shape[1:]))
+        self.model.x_norm.fit(x)
+        self.model.y_norm.fit(y)
+        self.data_shapes = {"x": list(x.shape[1:]), "y": list(y.shape[1:])}
+        trainer = Trainer(config)
+        self.history = trainer.fit(
+            self.model,
+            self.loss_function(config.loss),
+            (x, y),
+            valid_tensors,
+            out_dir=out_dir,
+            resume=resume,
+            metric_fn=relative_lp,
+        )
+        self.training = dataclasses.asdict(config)
+        self.device = str(next(self.model.parameters()).device)
+        self.fitted = True
+        return self
+
+    def _tensors(self, data: Any, argument: str) -> tuple[torch.Tensor, torch.Tensor]:
+        problem = getattr(data, "problem", None)
+        if problem is None or not hasattr(data, "inputs"):
+            raise TypeError(f"{argument} must be a pdeml Dataset, got {type(data).__name__}")
+        if problem.name != self.problem.name:
+            raise ValueError(
+                f"{argument}: data of problem {problem.name!r}, but this surrogate "
+                f"was built for {self.problem.name!r}"
+            )
+        outputs = data.outputs
+        return self.x_codec.encode(data.inputs), self.y_codec.encode(
+            {k: outputs[k] for k in self.output_fields}
+        )
+
+    @torch.no_grad()
+    def solve(
+        self, inputs: Mapping[str, np.ndarray], batch_size: int = 64
+    ) -> dict[str, np.ndarray]:
+        """Predict the outputs for a batch of inputs (any resolution the grid allows)."""
+        self._require_fitted()
+        checked = self.problem.check_inputs(inputs)
+        x = self.x_codec.encode(checked)
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        parts = [
+            self.model(x[i : i + batch_size].to(device)).float().cpu()
+            for i in range(0, x.shape[0], batch_size)
+        ]
+        return self.y_codec.decode(torch.cat(parts))
+
+    def parameter_count(self) -> int:
+        """Trainable real parameters of the network (complex weights count twice)."""
+        from pdeml.nn.fourier import count_parameters
+
+        self._require_fitted()
+        return count_parameters(self.model.network)
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        save_checkpoint(folder / WEIGHTS, state)
+        return {
+            "data_shapes": self.data_shapes,
+            "training": getattr(self, "training", {}),
+            "parameters": self.parameter_count(),
+        }
+
+    def _load_state(self, folder: Path, config: dict[str, Any]) -> None:
+        shapes = config.get("data_shapes")
+        if not shapes:
+            raise ValueError(f"{folder}: config.json lacks 'data_shapes'")
+        self.model = self._build(shapes["x"], shapes["y"])
+        try:
+            self.model.load_state_dict(load_checkpoint(folder / WEIGHTS))
+        except RuntimeError as error:
+            raise ValueError(
+                f"{folder / WEIGHTS}: weights do not match the saved hyperparameters ({error})"
+            ) from None
+        self.data_shapes = shapes
+        self.training = config.get("training", {})
+        self.model.to(default_device())
