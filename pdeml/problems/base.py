@@ -145,6 +145,13 @@ class Problem:
             Index of the first sample, so that a large draw can be made in pieces.
         resolution : int, optional
             Grid to return the inputs on; by default the problem's ``resolution``.
+
+        Notes
+        -----
+        A reference solver solves on the grid of the inputs it is given. Datasets are made
+        by drawing at ``solver_resolution``, solving there and striding to ``resolution``
+        (:func:`pdeml.generate` does this); solving inputs drawn at ``resolution`` gives the
+        cheaper, less accurate coarse-grid solution.
         """
         raise NotImplementedError
 

@@ -51,7 +51,8 @@ class Darcy2D(Problem):
         Constant source ``f``.
     resolution : int
         Points per side of the stored grid, both ends included; ``(solver_resolution − 1)``
-        must be a multiple of ``(resolution − 1)``: from 421, 211, 141, 106, 85, 61, 43 or 29.
+        must be a multiple of ``(resolution − 1)``: from 421, for example 211, 141, 106, 85,
+        71, 61, 43, 36, 31 or 29 (all are listed by :meth:`allowed_resolutions`).
     solver_resolution : int
         Points per side of the grid the reference solver runs on.
     n_modes : int
