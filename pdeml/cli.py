@@ -60,12 +60,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if n is None:
         raise ValueError("--n: no sample count given and the preset size sets none")
     seed = args.seed if args.seed is not None else defaults.get("seed", 0)
+    solver_options = dict(parse_assignment(a) for a in args.solver_option or [])
     ds = generate(
         problem,
         n=n,
         seed=seed,
         path=args.out,
         workers=args.workers,
+        solver_options=solver_options,
         dtype=args.dtype,
         overwrite=args.overwrite,
         progress=not args.quiet,
@@ -223,6 +225,29 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from pdeml.validation.runner import validate
+
+    written = validate(
+        args.suite,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
+    )
+    import json
+
+    entries = sorted((Path(args.out) / "entries").glob("*.json"))
+    failed = [p.stem for p in entries if json.loads(p.read_text()).get("status") != "ok"]
+    print(
+        f"validated {len(entries)} entries ({len(failed)} failed); report: "
+        f"{written['report_html']} and {written['report_md']}; results: {written['results']}"
+    )
+    for entry in failed:
+        print(f"  failed: {entry}")
+    return 1 if failed else 0
+
+
 def _cmd_problems(args: argparse.Namespace) -> int:
     from pdeml.problems.base import available_problems
     from pdeml.problems.presets import builtin_presets
@@ -268,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a problem parameter (repeatable)",
     )
     gen.add_argument(
+        "--solver-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help='reference-solver option, e.g. backend="torch" (repeatable)',
+    )
+    gen.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing file and discard an unfinished run",
@@ -307,6 +338,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", type=Path, help="dataset whose inputs to use")
     predict.add_argument("--out", type=Path, help="write the predictions as a dataset")
     predict.set_defaults(func=_cmd_predict)
+
+    val = sub.add_parser("validate", help="run a validation suite and write its report")
+    val.add_argument("suite", type=Path, help="suite TOML file (validation/suites/*.toml)")
+    val.add_argument("--out", required=True, type=Path, help="report folder")
+    val.add_argument(
+        "--workers",
+        type=int,
+        help="local dask worker processes (default: half the cores; 1 runs in this process)",
+    )
+    val.add_argument("--scheduler", help="address of a running dask.distributed scheduler")
+    val.add_argument("--quiet", action="store_true", help="no progress bars")
+    val.set_defaults(func=_cmd_validate)
 
     problems = sub.add_parser("problems", help="list the problems and built-in presets")
     problems.set_defaults(func=_cmd_problems)

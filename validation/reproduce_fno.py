@@ -27,55 +27,99 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-import _report  # noqa: E402
+import _report
 
-import pdeml  # noqa: E402
+import pdeml
 
 PAPER = {"burgers": 0.0160, "darcy": 0.0108, "ns2d": 0.0128, "ns3d": 0.0086}
 
 # problem overrides, n_train, n_test, surrogate hyperparameters, training options
 CASES = {
     "paper": {
-        "burgers": ({"resolution": 1024, "solver_resolution": 8192}, 1000, 200,
-                    {"modes": 16, "width": 64}, {"epochs": 500, "batch_size": 20}),
-        "darcy": ({"resolution": 85, "solver_resolution": 421}, 1000, 200,
-                  {"modes": 12, "width": 32}, {"epochs": 500, "batch_size": 20}),
-        "ns2d": ({"resolution": 64, "solver_resolution": 256, "nu": 1e-3, "T": 50}, 1000, 200,
-                 {"modes": 12, "width": 20, "variant": "recurrent"},
-                 {"epochs": 500, "batch_size": 20}),
-        "ns3d": ({"resolution": 64, "solver_resolution": 256, "nu": 1e-3, "T": 50}, 1000, 200,
-                 {"modes": 8, "width": 20, "variant": "space-time"},
-                 {"epochs": 500, "batch_size": 10}),
+        "burgers": (
+            {"resolution": 1024, "solver_resolution": 8192},
+            1000,
+            200,
+            {"modes": 16, "width": 64},
+            {"epochs": 500, "batch_size": 20},
+        ),
+        "darcy": (
+            {"resolution": 85, "solver_resolution": 421},
+            1000,
+            200,
+            {"modes": 12, "width": 32},
+            {"epochs": 500, "batch_size": 20},
+        ),
+        "ns2d": (
+            {"resolution": 64, "solver_resolution": 256, "nu": 1e-3, "T": 50},
+            1000,
+            200,
+            {"modes": 12, "width": 20, "variant": "recurrent"},
+            {"epochs": 500, "batch_size": 20},
+        ),
+        "ns3d": (
+            {"resolution": 64, "solver_resolution": 256, "nu": 1e-3, "T": 50},
+            1000,
+            200,
+            {"modes": 8, "width": 20, "variant": "space-time"},
+            {"epochs": 500, "batch_size": 10},
+        ),
     },
     "quick": {
-        "burgers": ({"resolution": 256, "solver_resolution": 1024}, 300, 50,
-                    {"modes": 16, "width": 64}, {"epochs": 100, "batch_size": 20,
-                                                 "step_size": 25}),
-        "darcy": ({"resolution": 43, "solver_resolution": 85}, 300, 50,
-                  {"modes": 12, "width": 32}, {"epochs": 60, "batch_size": 20,
-                                               "step_size": 15}),
-        "ns2d": ({"resolution": 32, "solver_resolution": 64}, 200, 40,
-                 {"modes": 8, "width": 20, "variant": "recurrent"},
-                 {"epochs": 40, "batch_size": 20, "step_size": 10}),
-        "ns3d": ({"resolution": 32, "solver_resolution": 64}, 200, 40,
-                 {"modes": 8, "width": 12, "variant": "space-time"},
-                 {"epochs": 40, "batch_size": 10, "step_size": 10}),
+        "burgers": (
+            {"resolution": 256, "solver_resolution": 1024},
+            300,
+            50,
+            {"modes": 16, "width": 64},
+            {"epochs": 100, "batch_size": 20, "step_size": 25},
+        ),
+        "darcy": (
+            {"resolution": 43, "solver_resolution": 85},
+            300,
+            50,
+            {"modes": 12, "width": 32},
+            {"epochs": 60, "batch_size": 20, "step_size": 15},
+        ),
+        "ns2d": (
+            {"resolution": 32, "solver_resolution": 64},
+            200,
+            40,
+            {"modes": 8, "width": 20, "variant": "recurrent"},
+            {"epochs": 40, "batch_size": 20, "step_size": 10},
+        ),
+        "ns3d": (
+            {"resolution": 32, "solver_resolution": 64},
+            200,
+            40,
+            {"modes": 8, "width": 12, "variant": "space-time"},
+            {"epochs": 40, "batch_size": 10, "step_size": 10},
+        ),
     },
     "smoke": {
-        "burgers": ({"resolution": 64, "solver_resolution": 256}, 40, 10,
-                    {"modes": 8, "width": 16}, {"epochs": 3, "batch_size": 10}),
-        "darcy": ({"resolution": 15, "solver_resolution": 29}, 40, 10,
-                  {"modes": 4, "width": 8}, {"epochs": 3, "batch_size": 10}),
+        "burgers": (
+            {"resolution": 64, "solver_resolution": 256},
+            40,
+            10,
+            {"modes": 8, "width": 16},
+            {"epochs": 3, "batch_size": 10},
+        ),
+        "darcy": (
+            {"resolution": 15, "solver_resolution": 29},
+            40,
+            10,
+            {"modes": 4, "width": 8},
+            {"epochs": 3, "batch_size": 10},
+        ),
     },
 }
-PRESETS = {"burgers": "burgers", "darcy": "darcy", "ns2d": "navier_stokes",
-           "ns3d": "navier_stokes"}
+PRESETS = {"burgers": "burgers", "darcy": "darcy", "ns2d": "navier_stokes", "ns3d": "navier_stokes"}
 
 
 def relative_l2(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
     n = len(ref)
     return np.linalg.norm((pred - ref).reshape(n, -1), axis=1) / np.linalg.norm(
-        ref.reshape(n, -1), axis=1)
+        ref.reshape(n, -1), axis=1
+    )
 
 
 def run_case(size: str, case: str, data_dir: Path, device: str) -> dict[str, object]:
@@ -97,11 +141,18 @@ def run_case(size: str, case: str, data_dir: Path, device: str) -> dict[str, obj
     pred = surrogate.solve(inputs)
     infer = (time.perf_counter() - begin) / n_test
     errors = np.concatenate([relative_l2(pred[k], test.outputs[k]) for k in pred])
-    return {"case": case, "grid": ds.problem.resolution, "train/test": f"{n_train}/{n_test}",
-            "epochs": options["epochs"], "parameters": surrogate.parameter_count(),
-            "test rel. L2": float(errors.mean()), "std": float(errors.std()),
-            "paper": PAPER[case], "train s": train_seconds,
-            "ms/sample": 1e3 * infer}
+    return {
+        "case": case,
+        "grid": ds.problem.resolution,
+        "train/test": f"{n_train}/{n_test}",
+        "epochs": options["epochs"],
+        "parameters": surrogate.parameter_count(),
+        "test rel. L2": float(errors.mean()),
+        "std": float(errors.std()),
+        "paper": PAPER[case],
+        "train s": train_seconds,
+        "ms/sample": 1e3 * infer,
+    }
 
 
 def main() -> None:

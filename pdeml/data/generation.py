@@ -12,6 +12,7 @@ call again finds them and computes only the missing chunks.
 
 from __future__ import annotations
 
+import inspect
 import json
 import multiprocessing
 import os
@@ -73,6 +74,17 @@ def solve_chunk(
     np.savez(tmp, seconds=np.float64(seconds), **{k: v.astype(dtype) for k, v in fields.items()})
     os.replace(tmp, target)
     return start, seconds
+
+
+def sampling_options(problem: Problem, solver_options: Mapping[str, Any]) -> dict[str, Any]:
+    """The solver options that ``problem.sample_inputs`` also accepts.
+
+    Problems whose inputs come from a solver run (the first snapshots of a Navier–Stokes
+    trajectory, a spin-up on the Lorenz96 attractor) take the solver's backend and device
+    there too, so a GPU generation runs on the GPU from the first step.
+    """
+    accepted = inspect.signature(problem.sample_inputs).parameters
+    return {k: v for k, v in solver_options.items() if k in accepted}
 
 
 def _init_worker(threads: int) -> None:

@@ -25,15 +25,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _report  # noqa: E402
+import _report
 
-import pdeml  # noqa: E402
-from pdeml.nn.fourier import count_parameters  # noqa: E402
-from pdeml.problems import Darcy2D  # noqa: E402
-from pdeml.surrogates.neural import NormalizedOperator  # noqa: E402
-from pdeml.training.losses import relative_lp  # noqa: E402
-from pdeml.training.normalize import make_normalizer  # noqa: E402
-from pdeml.training.trainer import Trainer, TrainerConfig  # noqa: E402
+import pdeml
+from pdeml.nn.fourier import count_parameters
+from pdeml.problems import Darcy2D
+from pdeml.surrogates.neural import NormalizedOperator
+from pdeml.training.losses import relative_lp
+from pdeml.training.normalize import make_normalizer
+from pdeml.training.trainer import Trainer, TrainerConfig
 
 SIZES = {
     # resolution, solver_resolution, n_train, n_test, epochs, modes, width, batch
@@ -49,10 +49,19 @@ def neuralop_fno(modes: int, width: int, padding: float) -> torch.nn.Module:
     # neuralop counts modes over the full spectrum and keeps n // 2 on each side of the
     # first axis and n // 2 + 1 of the real-FFT axis: (2m, 2m - 1) keeps exactly m and m,
     # the same weights as pdeml's modes=m (checked: equal parameter counts in the table).
-    return NeuralopFNO(n_modes=(2 * modes, 2 * modes - 1), in_channels=1, out_channels=1,
-                       hidden_channels=width, n_layers=4, lifting_channel_ratio=0,
-                       projection_channel_ratio=128 / width, use_channel_mlp=False,
-                       fno_skip="linear", domain_padding=padding, positional_embedding="grid")
+    return NeuralopFNO(
+        n_modes=(2 * modes, 2 * modes - 1),
+        in_channels=1,
+        out_channels=1,
+        hidden_channels=width,
+        n_layers=4,
+        lifting_channel_ratio=0,
+        projection_channel_ratio=128 / width,
+        use_channel_mlp=False,
+        fno_skip="linear",
+        domain_padding=padding,
+        positional_embedding="grid",
+    )
 
 
 def pdeml_fno(modes: int, width: int) -> torch.nn.Module:
@@ -72,16 +81,22 @@ def run(size: str, device: str) -> str:
     train, test = ds.split(n_test=n_test)
     x, y = train.torch()[:]
     xt, yt = test.torch()[:]
-    config = TrainerConfig(epochs=epochs, batch_size=batch, lr=1e-3, step_size=100,
-                           device=device, progress=False)
+    config = TrainerConfig(
+        epochs=epochs, batch_size=batch, lr=1e-3, step_size=100, device=device, progress=False
+    )
     rows = []
-    builders = {"pdeml": lambda: pdeml_fno(modes, width),
-                "neuraloperator": lambda: neuralop_fno(modes, width, 9 / res)}
+    builders = {
+        "pdeml": lambda: pdeml_fno(modes, width),
+        "neuraloperator": lambda: neuralop_fno(modes, width, 9 / res),
+    }
     for name, build in builders.items():
         torch.manual_seed(0)
         net = build()
-        model = NormalizedOperator(net, make_normalizer("pointwise", tuple(x.shape[1:]), False),
-                                   make_normalizer("pointwise", tuple(y.shape[1:]), False))
+        model = NormalizedOperator(
+            net,
+            make_normalizer("pointwise", tuple(x.shape[1:]), False),
+            make_normalizer("pointwise", tuple(y.shape[1:]), False),
+        )
         model.x_norm.fit(x)
         model.y_norm.fit(y)
         trainer = Trainer(config)
@@ -101,17 +116,28 @@ def run(size: str, device: str) -> str:
                 torch.cuda.synchronize()
             infer = (time.perf_counter() - start) / 3 / len(xt)
         error = float(relative_lp(pred.cpu(), yt))
-        rows.append({"implementation": name, "parameters": count_parameters(net),
-                     "seconds/epoch": epoch_seconds, "ms/sample inference": 1e3 * infer,
-                     "test rel. L2": error})
+        rows.append(
+            {
+                "implementation": name,
+                "parameters": count_parameters(net),
+                "seconds/epoch": epoch_seconds,
+                "ms/sample inference": 1e3 * infer,
+                "test rel. L2": error,
+            }
+        )
     ours, theirs = rows
-    ratio = {"implementation": "ratio neuralop / pdeml", "parameters": "",
-             "seconds/epoch": theirs["seconds/epoch"] / ours["seconds/epoch"],
-             "ms/sample inference": theirs["ms/sample inference"] / ours["ms/sample inference"],
-             "test rel. L2": theirs["test rel. L2"] / ours["test rel. L2"]}
-    setting = (f"Darcy s={res} (solved at {solver_res}), {n_train} train / {n_test} test, "
-               f"{epochs} epochs, batch {batch}, modes {modes}, width {width}, device {device}, "
-               f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    ratio = {
+        "implementation": "ratio neuralop / pdeml",
+        "parameters": "",
+        "seconds/epoch": theirs["seconds/epoch"] / ours["seconds/epoch"],
+        "ms/sample inference": theirs["ms/sample inference"] / ours["ms/sample inference"],
+        "test rel. L2": theirs["test rel. L2"] / ours["test rel. L2"],
+    }
+    setting = (
+        f"Darcy s={res} (solved at {solver_res}), {n_train} train / {n_test} test, "
+        f"{epochs} epochs, batch {batch}, modes {modes}, width {width}, device {device}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     return setting + "\n\n" + _report.markdown_table([*rows, ratio])
 
 

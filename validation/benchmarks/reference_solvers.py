@@ -21,14 +21,18 @@ import numpy as np
 import scipy.sparse.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _report  # noqa: E402
+import _report
 
-import pdeml  # noqa: E402
-from pdeml.solvers.finite_difference import assemble_darcy  # noqa: E402
+import pdeml
+from pdeml.solvers.finite_difference import assemble_darcy
 
 # preset, size, samples per timing
-CASES = [("burgers", "quick", 8), ("burgers", "paper", 4), ("darcy", "quick", 8),
-         ("darcy", "paper", 3)]
+CASES = [
+    ("burgers", "quick", 8),
+    ("burgers", "paper", 4),
+    ("darcy", "quick", 8),
+    ("darcy", "paper", 3),
+]
 
 
 def best_time(function, repeats: int) -> float:
@@ -46,9 +50,15 @@ def solver_row(preset: str, size: str, n: int, repeats: int) -> dict[str, object
     inputs = problem.sample_inputs(n, seed=0, resolution=problem.solver_resolution)
     solver.solve({k: v[:1] for k, v in inputs.items()})  # compile / warm caches
     seconds = best_time(lambda: solver.solve(inputs), repeats)
-    return {"problem": preset, "size": size, "grid": problem.solver_resolution,
-            "solver": solver.name, "samples": n, "samples/s": n / seconds,
-            "s/sample": seconds / n}
+    return {
+        "problem": preset,
+        "size": size,
+        "grid": problem.solver_resolution,
+        "solver": solver.name,
+        "samples": n,
+        "samples/s": n / seconds,
+        "s/sample": seconds / n,
+    }
 
 
 def darcy_spsolve_ratio(size: str, n: int, repeats: int) -> dict[str, object]:
@@ -61,12 +71,21 @@ def darcy_spsolve_ratio(size: str, n: int, repeats: int) -> dict[str, object]:
     h = 1.0 / (problem.solver_resolution - 1)
     rhs = np.full(matrices[0].shape[0], problem.forcing * h * h)
     ours = best_time(
-        lambda: [_solve_linear(m, rhs, DEFAULT_METHOD, DEFAULT_RTOL) for m in matrices], repeats)
-    plain = best_time(lambda: [scipy.sparse.linalg.spsolve(m.tocsc(), rhs) for m in matrices],
-                      repeats)
-    return {"problem": "darcy", "size": size, "grid": problem.solver_resolution,
-            "solver": "scipy spsolve (same matrices)", "samples": n, "samples/s": n / plain,
-            "s/sample": plain / n, "ratio ours/spsolve": ours / plain}
+        lambda: [_solve_linear(m, rhs, DEFAULT_METHOD, DEFAULT_RTOL) for m in matrices], repeats
+    )
+    plain = best_time(
+        lambda: [scipy.sparse.linalg.spsolve(m.tocsc(), rhs) for m in matrices], repeats
+    )
+    return {
+        "problem": "darcy",
+        "size": size,
+        "grid": problem.solver_resolution,
+        "solver": "scipy spsolve (same matrices)",
+        "samples": n,
+        "samples/s": n / plain,
+        "s/sample": plain / n,
+        "ratio ours/spsolve": ours / plain,
+    }
 
 
 def main() -> None:
@@ -82,9 +101,11 @@ def main() -> None:
         row["ratio ours/spsolve"] = ""
     text = _report.header("Reference solvers: samples per second")
     text += "\n" + _report.markdown_table(rows + ratio_rows)
-    text += ("\nDarcy: 'ratio ours/spsolve' < 1 means pdeml's default linear solve (CG with a "
-             "Ruge–Stüben AMG preconditioner, rtol 1e-10) is faster than plain spsolve on the "
-             "same matrices; the matrix assembly is excluded from both.\n")
+    text += (
+        "\nDarcy: 'ratio ours/spsolve' < 1 means pdeml's default linear solve (CG with a "
+        "Ruge–Stüben AMG preconditioner, rtol 1e-10) is faster than plain spsolve on the "
+        "same matrices; the matrix assembly is excluded from both.\n"
+    )
     print(text)
     print("wrote", _report.write_report("reference_solvers", text))
 

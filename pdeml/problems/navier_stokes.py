@@ -1,0 +1,216 @@
+"""Incompressible Navier–Stokes on the unit torus in vorticity form (the FNO paper's 2D+time case).
+
+    w_t + u·∇w = νΔw + f,   u = ∇^⊥ψ = (ψ_y, −ψ_x),   −Δψ = w,   (x, y) ∈ [0, 1)², t ∈ (0, T],
+
+with the forcing ``f = A (sin 2π(x + y) + cos 2π(x + y))`` and a random initial vorticity
+``w0 ~ N(0, σ²(−Δ + τ²I)^(−γ))``. The operator to learn maps the first ``t_in`` unit-time
+snapshots to the next ``T − t_in``. The paper's values (Li et al., ICLR 2021) are ν = 1e-3,
+T = 50, t_in = 10, A = 0.1, σ = 7^(3/2), τ = 7, γ = 2.5, computed on 256² with dt = 1e-4 and
+stored on 64².
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from pdeml.problems.base import (
+    Problem,
+    check_count,
+    check_seed,
+    register_problem,
+    require_finite,
+    require_int,
+    require_positive,
+    sample_rng,
+)
+from pdeml.problems.grf import PeriodicGRF
+
+#: Relative tolerance on ``1/dt`` being a whole number (1/1e-4 = 10000.000000000002).
+_STEPS_TOLERANCE = 1e-9
+
+
+@register_problem
+@dataclasses.dataclass(frozen=True)
+class NavierStokes2D(Problem):
+    """Forced 2D Navier–Stokes (vorticity), first ``t_in`` snapshots to the rest up to ``T``.
+
+    Parameters
+    ----------
+    nu : float
+        Viscosity ν > 0.
+    T : int
+        Final time; the trajectory is stored at every unit time ``1, 2, ..., T``.
+    t_in : int
+        Number of input snapshots (times ``1 .. t_in``), ``1 <= t_in < T``.
+    forcing_amplitude : float
+        ``A`` in ``f = A (sin 2π(x + y) + cos 2π(x + y))``; 0 for unforced flow.
+    sigma, tau, gamma : float
+        Covariance σ²(−Δ + τ²I)^(−γ) of the initial vorticity.
+    resolution : int
+        Points per side of the stored grid ``j / resolution``; must divide
+        ``solver_resolution``.
+    solver_resolution : int
+        Points per side of the grid the data are computed on (and the GRF's modes).
+    dt : float
+        Time step of the reference scheme; ``1/dt`` must be a whole number so that every
+        snapshot falls on a step. Part of the problem because the stored data depend on it.
+
+    Fields
+    ------
+    inputs : ``w_in`` ``[n, t_in, x, y]``, vorticity at ``t = 1 .. t_in``
+    outputs : ``w_out`` ``[n, T − t_in, x, y]``, vorticity at ``t = t_in + 1 .. T``
+
+    Notes
+    -----
+    ``w_in`` ++ ``w_out`` (along time) is one trajectory from ``w0`` (not stored): the
+    inputs are made by integrating ``w0`` on the solver grid up to ``t_in``, the reference
+    solver continues from ``w_in[:, -1]``.
+    """
+
+    name = "navier_stokes"
+
+    nu: float = 1e-3
+    T: int = 50
+    t_in: int = 10
+    forcing_amplitude: float = 0.1
+    sigma: float = 7.0**1.5
+    tau: float = 7.0
+    gamma: float = 2.5
+    resolution: int = 64
+    solver_resolution: int = 256
+    dt: float = 1e-4
+
+    def validate(self) -> None:
+        require_positive(self.name, "nu", self.nu)
+        require_int(self.name, "T", self.T, 2)
+        require_int(self.name, "t_in", self.t_in, 1)
+        if self.t_in >= self.T:
+            raise ValueError(
+                f"{self.name}: t_in must be < T (at least one output snapshot), "
+                f"got t_in={self.t_in}, T={self.T}"
+            )
+        require_finite(self.name, "forcing_amplitude", self.forcing_amplitude)
+        require_positive(self.name, "sigma", self.sigma)
+        require_positive(self.name, "tau", self.tau, allow_zero=True)
+        require_positive(self.name, "gamma", self.gamma)
+        require_int(self.name, "resolution", self.resolution, 8)
+        require_int(self.name, "solver_resolution", self.solver_resolution, 8)
+        if self.solver_resolution % self.resolution != 0:
+            raise ValueError(
+                f"{self.name}: resolution {self.resolution} must divide solver_resolution "
+                f"{self.solver_resolution} (stored data are strided from the solver grid)"
+            )
+        require_positive(self.name, "dt", self.dt)
+        steps = 1.0 / self.dt
+        if self.dt > 1.0 or abs(steps - round(steps)) > _STEPS_TOLERANCE * steps:
+            raise ValueError(
+                f"{self.name}: dt must be 1/k for a whole number k (every unit-time snapshot "
+                f"on a step), got {self.dt!r}"
+            )
+
+    @property
+    def steps_per_unit_time(self) -> int:
+        """Time steps between two snapshots, ``1/dt``."""
+        return round(1.0 / self.dt)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return ("w_in",)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return ("w_out",)
+
+    def field_dims(self, name: str) -> tuple[str, ...]:
+        dims = {"w_in": ("t_in", "x", "y"), "w_out": ("t_out", "x", "y")}
+        if name not in dims:
+            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
+        return dims[name]
+
+    def spatial_dims(self) -> tuple[str, ...]:
+        return ("x", "y")
+
+    def coords(self, resolution: int | None = None) -> dict[str, np.ndarray]:
+        resolution = self.resolution if resolution is None else resolution
+        x = np.arange(resolution) / resolution
+        return {
+            "t_in": np.arange(1, self.t_in + 1, dtype=np.float64),
+            "t_out": np.arange(self.t_in + 1, self.T + 1, dtype=np.float64),
+            "x": x,
+            "y": x.copy(),
+        }
+
+    def forcing(self, resolution: int | None = None) -> np.ndarray:
+        """The forcing ``f(x_i, y_j)`` on the ``resolution × resolution`` grid, ``[x, y]``."""
+        resolution = self.resolution if resolution is None else resolution
+        x = np.arange(resolution) / resolution
+        phase = 2.0 * np.pi * (x[:, None] + x[None, :])
+        return self.forcing_amplitude * (np.sin(phase) + np.cos(phase))
+
+    def grf(self) -> PeriodicGRF:
+        """The distribution of the initial vorticity ``w0``."""
+        return PeriodicGRF(2, self.sigma, self.tau, self.gamma, self.solver_resolution)
+
+    def sample_initial(
+        self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
+    ) -> np.ndarray:
+        """Initial vorticities ``w0`` ``[n, x, y]`` of samples ``start .. start + n − 1``.
+
+        ``resolution`` defaults to ``solver_resolution``, the grid the trajectories start on.
+        """
+        n, seed = check_count(n), check_seed(seed)
+        resolution = self.solver_resolution if resolution is None else resolution
+        rngs = [sample_rng(seed, start + i) for i in range(n)]
+        return self.grf().sample(rngs, resolution)
+
+    def sample_inputs(
+        self,
+        n: int,
+        seed: int,
+        *,
+        start: int = 0,
+        resolution: int | None = None,
+        backend: str = "numba",
+        device: str | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Draw ``w0`` on the solver grid, integrate it to ``t_in`` and stride the snapshots.
+
+        Parameters
+        ----------
+        n, seed, start, resolution
+            As in :meth:`Problem.sample_inputs`; ``resolution`` must divide
+            ``solver_resolution``.
+        backend, device
+            Which implementation integrates ``w0`` (see
+            :class:`~pdeml.solvers.navier_stokes.NavierStokesSpectralSolver`); the results
+            agree to round-off.
+        """
+        from pdeml.solvers.navier_stokes import integrate_vorticity
+
+        resolution = self.resolution if resolution is None else resolution
+        stride = self.restriction_stride(self.solver_resolution, resolution)
+        w0 = self.sample_initial(n, seed, start=start)
+        trajectory = integrate_vorticity(
+            w0,
+            nu=self.nu,
+            dt=self.dt,
+            n_snapshots=self.t_in,
+            steps_per_snapshot=self.steps_per_unit_time,
+            forcing=self.forcing(self.solver_resolution),
+            backend=backend,
+            device=device,
+        )
+        if not np.all(np.isfinite(trajectory)):
+            raise FloatingPointError(
+                f"{self.name}: the trajectory became NaN or infinite; dt={self.dt} is too "
+                f"large for solver_resolution {self.solver_resolution}, use a smaller dt"
+            )
+        return {"w_in": np.ascontiguousarray(trajectory[:, :, ::stride, ::stride])}
+
+    def reference_solver(self, **options: Any):
+        from pdeml.solvers.navier_stokes import NavierStokesSpectralSolver
+
+        return NavierStokesSpectralSolver(self, **options)

@@ -1,0 +1,1 @@
+"""Validation: metrics, the suite runner and reports."""

@@ -1,0 +1,661 @@
+"""The validation report: Markdown and a self-contained HTML page from a runner's output.
+
+:func:`write_report` reads the folder the validation runner leaves (``suite.json`` and
+``entries/<id>.json`` / ``entries/<id>.npz``), draws the figures into ``figures/`` and
+writes ``report.md`` and ``report.html``. The page is built once as a list of blocks
+(headings, paragraphs, tables, figures) and rendered twice, so both files say the same.
+Failed entries and suites without surrogates still give a report.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import html
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["format_number", "write_report"]
+
+METRIC_LABELS = {
+    "relative_l2": "rel. L2",
+    "relative_h1": "rel. H1",
+    "rmse": "RMSE",
+    "nrmse": "nRMSE",
+    "max_error": "max error",
+    "fourier_low": "Fourier low",
+    "fourier_mid": "Fourier mid",
+    "fourier_high": "Fourier high",
+    "boundary_error": "boundary error",
+    "interval_coverage": "coverage",
+    "mean_predictive_std": "mean pred. std",
+    "gaussian_nll": "NLL",
+    "gaussian_crps": "CRPS",
+}
+METRIC_HELP = {
+    "relative_l2": "‖prediction − reference‖₂ / ‖reference‖₂ for each test sample, then the "
+    "mean (± standard deviation) over the test set; 0.01 means 1 % error.",
+    "relative_h1": "the same ratio in the H1 norm (values and first derivatives), which "
+    "also penalises wrong gradients and small-scale noise.",
+    "rmse": "root-mean-square pointwise error, in the field's own units.",
+    "nrmse": "RMSE divided by the root-mean-square of the reference (PDEBench's nRMSE); "
+    "over a whole sample it equals the relative L2 error.",
+    "max_error": "the largest pointwise |prediction − reference| in a sample, in the "
+    "field's own units (not relative).",
+    "fourier_low": "RMSE of the error's Fourier modes with |k| from 0 to 3 (absolute).",
+    "fourier_mid": "RMSE of the error's Fourier modes with |k| from 4 to 11 (absolute).",
+    "fourier_high": "RMSE of the error's Fourier modes with |k| of 12 and more (absolute).",
+    "boundary_error": "RMSE on the boundary nodes of the grid (absolute).",
+    "interval_coverage": "fraction of reference values inside the surrogate's 95 % "
+    "predictive interval; near 0.95 when its uncertainty is calibrated.",
+    "mean_predictive_std": "mean predicted standard deviation (field units).",
+    "gaussian_nll": "mean negative log-likelihood of the reference under the predicted "
+    "Gaussian; lower is better.",
+    "gaussian_crps": "continuous ranked probability score of the predicted Gaussian, in "
+    "field units; lower is better.",
+}
+ENVIRONMENT_LABELS = {
+    "pdeml_version": "pdeml version",
+    "commit": "Commit",
+    "machine": "Machine",
+    "cpu": "CPU",
+    "cores": "CPU cores",
+    "device": "Device",
+    "python": "Python",
+    "torch": "PyTorch",
+    "date": "Date",
+}
+SPEEDUP_HELP = (
+    "Speed-up at equal accuracy: the time per sample of the cheapest reference-solver setting "
+    "that is at least as accurate as the surrogate (from the reference ladder, whose error is "
+    "measured against a finer ground truth), divided by the surrogate's time per sample. "
+    "Times are measured on the devices named in the tables; a speed-up across different "
+    "devices compares the two setups, not the algorithms alone. “≥” marks a lower bound (no "
+    "setting on the ladder is as accurate as the surrogate; the ratio is to the most accurate "
+    "one), “≤” an upper bound (even the coarsest setting is as accurate; a cheaper one might be)."
+)
+
+
+# -- formatting --------------------------------------------------------------------------
+def format_number(value: Any, digits: int = 4) -> str:
+    """Format a number with ``digits`` significant digits; ``None`` becomes an em dash.
+
+    Parameters
+    ----------
+    value : float, int or None
+        The number.
+    digits : int, optional
+        Significant digits (4 by default).
+
+    Returns
+    -------
+    str
+        E.g. ``"0.01234"``, ``"1.235e-05"``, ``"NaN"``, ``"—"``.
+    """
+    if value is None:
+        return "—"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "∞" if number > 0 else "−∞"
+    if number == 0:
+        return "0"
+    return f"{number:.{digits}g}"
+
+
+def _ms(seconds: Any) -> str:
+    return "—" if seconds is None else format_number(float(seconds) * 1e3)
+
+
+def _count(value: Any) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+def _bound(note: str) -> str:
+    note = note.strip()
+    if note.startswith(("≥", ">=")):
+        return "≥ "
+    if note.startswith(("≤", "<=")):
+        return "≤ "
+    return ""
+
+
+# -- the page as blocks ------------------------------------------------------------------
+@dataclasses.dataclass
+class _Heading:
+    level: int
+    text: str
+
+
+@dataclasses.dataclass
+class _Para:
+    text: str
+    strong: str = ""
+
+
+@dataclasses.dataclass
+class _Table:
+    headers: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    status_column: int | None = None
+    groups: list[int] | None = None  # rows of one entry share a group: one shade, no rule
+
+
+@dataclasses.dataclass
+class _Pre:
+    text: str
+
+
+@dataclasses.dataclass
+class _Items:
+    items: list[tuple[str, str]]  # (term in bold, text)
+
+
+@dataclasses.dataclass
+class _Figure:
+    path: str  # relative to the report
+    caption: str
+    png: bytes
+
+
+_Block = _Heading | _Para | _Table | _Pre | _Items | _Figure
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown(blocks: Sequence[_Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, _Heading):
+            out.append("#" * block.level + " " + block.text.replace("\n", " "))
+        elif isinstance(block, _Para):
+            out.append((f"**{block.strong}** " if block.strong else "") + block.text)
+        elif isinstance(block, _Table):
+            align = ["---:" if n else "---" for n in block.numeric]
+            lines = [block.headers, align, *block.rows]
+            out.append("\n".join("| " + " | ".join(map(_md_cell, r)) + " |" for r in lines))
+        elif isinstance(block, _Pre):
+            fence = "`" * max(3, 1 + max((len(m) for m in re.findall("`+", block.text)), default=0))
+            out.append(f"{fence}text\n{block.text.rstrip()}\n{fence}")
+        elif isinstance(block, _Items):
+            out.append("\n".join(f"- **{t}**: {x}" if t else f"- {x}" for t, x in block.items))
+        elif isinstance(block, _Figure):
+            out.append(f"![{Path(block.path).stem}]({block.path})\n\n{block.caption}")
+    return "\n\n".join(out) + "\n"
+
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+  max-width: 1280px; margin: 2rem auto; padding: 0 1.5rem; color: #1f2328; background: #fff;
+  line-height: 1.5; font-size: 15px; }
+h1 { font-size: 1.8rem; border-bottom: 2px solid #d0d7de; padding-bottom: .3rem; }
+h2 { font-size: 1.4rem; margin-top: 2.6rem; border-bottom: 1px solid #d0d7de;
+  padding-bottom: .2rem; }
+h3 { font-size: 1.12rem; margin-top: 1.8rem; }
+.wrap { overflow-x: auto; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .84rem; }
+th, td { border: 1px solid #d0d7de; padding: .25rem .45rem; vertical-align: top; }
+th { background: #f3f5f7; text-align: left; font-weight: 600; vertical-align: bottom; }
+th.num { text-align: right; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td:first-child { white-space: nowrap; }
+tr.alt td { background: #f6f8fa; }
+tr.cont td { border-top-style: hidden; }
+td.failed { color: #b42318; font-weight: 600; }
+td.ok { color: #1a7f37; }
+pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 4px; padding: .6rem .8rem;
+  font-size: .82rem; white-space: pre-wrap; word-break: break-word; max-height: 24rem;
+  overflow: auto; }
+ul { padding-left: 1.4rem; }
+li { margin: .25rem 0; }
+figure { margin: 1.4rem 0 2rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
+figcaption { font-size: .88rem; color: #59636e; margin-top: .3rem; }
+"""
+
+
+def _html(blocks: Sequence[_Block], title: str) -> str:
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        '<head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)}</title>",
+        f"<style>{_CSS}</style></head>",
+        "<body>",
+    ]
+    for block in blocks:
+        if isinstance(block, _Heading):
+            out.append(f"<h{block.level}>{e(block.text)}</h{block.level}>")
+        elif isinstance(block, _Para):
+            strong = f"<strong>{e(block.strong)}</strong> " if block.strong else ""
+            out.append(f"<p>{strong}{e(block.text)}</p>")
+        elif isinstance(block, _Table):
+            head = "".join(
+                f"<th{' class=num' if n else ''}>{e(h)}</th>"
+                for h, n in zip(block.headers, block.numeric)
+            )
+            body = []
+            groups = block.groups or list(range(len(block.rows)))
+            for r, row in enumerate(block.rows):
+                cells = []
+                for i, (cell, numeric) in enumerate(zip(row, block.numeric)):
+                    cls = "num" if numeric else ""
+                    if i == block.status_column and cell in ("ok", "failed"):
+                        cls = cell
+                    attr = f' class="{cls}"' if cls else ""
+                    cells.append(f"<td{attr}>{e(cell)}</td>")
+                shade = ["alt"] if groups[r] % 2 else []
+                if r and groups[r] == groups[r - 1]:
+                    shade.append("cont")
+                attr = f' class="{" ".join(shade)}"' if shade else ""
+                body.append(f"<tr{attr}>" + "".join(cells) + "</tr>")
+            out.append(
+                f'<div class="wrap"><table><thead><tr>{head}</tr></thead>'
+                f"<tbody>{''.join(body)}</tbody></table></div>"
+            )
+        elif isinstance(block, _Pre):
+            out.append(f"<pre>{e(block.text.rstrip())}</pre>")
+        elif isinstance(block, _Items):
+            items = "".join(
+                f"<li><strong>{e(t)}</strong>: {e(x)}</li>" if t else f"<li>{e(x)}</li>"
+                for t, x in block.items
+            )
+            out.append(f"<ul>{items}</ul>")
+        elif isinstance(block, _Figure):
+            data = base64.b64encode(block.png).decode("ascii")
+            out.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{e(block.caption)}">'
+                f"<figcaption>{e(block.caption)}</figcaption></figure>"
+            )
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# -- files -------------------------------------------------------------------------------
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so a reader never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-.") or "figure"
+
+
+def _problem(spec: Mapping[str, Any]) -> Any:
+    from pdeml.problems.base import Problem
+
+    try:
+        return Problem.from_dict(spec["problem"])
+    except Exception:  # an unknown or changed problem must not stop the report
+        return None
+
+
+def _guess_dims(array: np.ndarray) -> tuple[str, ...]:
+    return {1: ("x",), 2: ("x", "y"), 3: ("t", "x", "y")}.get(
+        array.ndim, tuple(f"axis{i}" for i in range(array.ndim))
+    )
+
+
+def _output_fields(problem: Any, entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    seen: list[str] = list(problem.output_names) if problem is not None else []
+    found = [f for e in entries for m in (e.get("metrics") or {}).values() for f in m]
+    return [f for f in seen if f in found] + sorted(set(found) - set(seen))
+
+
+def _metric(entry: Mapping[str, Any], metric: str, field: str, stat: str = "mean") -> Any:
+    """A scalar summary of a metric, or ``None`` (missing, or per time step)."""
+    by_field = ((entry.get("metrics") or {}).get(metric) or {}).get(field) or {}
+    value = by_field.get(stat) if isinstance(by_field, Mapping) else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _mean_l2(entry: Mapping[str, Any]) -> float | None:
+    """Mean relative L2 over the output fields, as the speed-up is computed."""
+    fields = (entry.get("metrics") or {}).get("relative_l2") or {}
+    values = [_metric(entry, "relative_l2", f) for f in fields]
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+_CURVES = ("train_loss", "valid_metric")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+# -- the report --------------------------------------------------------------------------
+class _Builder:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.figures: dict[str, Path] = {}
+        self.blocks: list[_Block] = []
+
+    def figure(self, name: str, caption: str, draw: Callable[[], Any]) -> None:
+        from pdeml.validation.plots import figure_png
+
+        stem, n = _slug(name), 1
+        while f"figures/{stem}.png" in self.figures:
+            n += 1
+            stem = f"{_slug(name)}-{n}"
+        relative = f"figures/{stem}.png"
+        try:
+            png = figure_png(draw())
+        except Exception as error:  # a bad array must cost one figure, not the report
+            self.blocks.append(_Para(f"{type(error).__name__}: {error}", f"{name}: not drawn."))
+            return
+        _write_atomic(self.out / relative, png)
+        self.figures[relative] = self.out / relative
+        self.blocks.append(_Figure(relative, caption, png))
+
+
+def _load_entries(out: Path) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    entries, bad = [], []
+    folder = out / "entries"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            entry = _read_json(path)
+            entry.setdefault("id", path.stem)
+            entry["_npz"] = path.with_suffix(".npz")
+            entries.append(entry)
+        except (OSError, ValueError) as error:
+            bad.append((path.name, str(error)))
+    entries.sort(key=lambda e: (e.get("kind") != "reference", str(e.get("id"))))
+    return entries, bad
+
+
+def _arrays(entry: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
+    path = entry["_npz"]
+    if entry.get("status") != "ok" or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError):
+        return None
+
+
+def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[_Table, list[str]]:
+    present = [m for e in entries for m in e.get("metrics") or {}]
+    others = [m for m in METRIC_LABELS if m != "relative_l2"]
+    others += sorted(set(present) - set(METRIC_LABELS))
+    others = [
+        m for m in others if any(_metric(e, m, f) is not None for e in entries for f in fields)
+    ]
+    headers = ["Entry", "Method", "Status", "Field", "rel. L2 (mean ± std)"]
+    headers += [f"{METRIC_LABELS.get(m, m)} (mean)" for m in others]
+    headers += ["Time / sample (ms)", "Device", "Training (s)", "Parameters", "Speed-up"]
+    numeric = [False] * 4 + [True] * (1 + len(others)) + [True, False, True, True, True]
+    rows, notes, groups = [], [], []
+    for group, entry in enumerate(entries):
+        method = str(entry.get("surrogate", ""))
+        if entry.get("kind") == "reference":
+            method += " (reference)"
+        speed = entry.get("speedup")
+        note = str(entry.get("speedup_note") or "")
+        cell = "—" if speed is None else f"{_bound(note)}{format_number(speed, 3)}×"
+        if note:
+            notes.append(note)
+            cell += f" [{len(notes)}]"
+        tail = [
+            _ms(entry.get("time_per_sample")),
+            str(entry.get("device") or "—"),
+            format_number(entry.get("train_seconds")),
+            _count(entry.get("parameters")),
+            cell,
+        ]
+        own = [f for f in fields if any(f in m for m in (entry.get("metrics") or {}).values())]
+        for i, field in enumerate(own or ["—"]):
+            mean = _metric(entry, "relative_l2", field)
+            std = _metric(entry, "relative_l2", field, "std")
+            l2 = format_number(mean)
+            if mean is not None and std is not None and math.isfinite(std):
+                l2 += f" ± {format_number(std, 3)}"
+            head = [str(entry.get("id")), method, str(entry.get("status", "?"))]
+            metrics = [format_number(_metric(entry, m, field)) for m in others]
+            rows.append(
+                (head if i == 0 else [""] * 3)
+                + [field, l2, *metrics]
+                + (tail if i == 0 else [""] * len(tail))
+            )
+            groups.append(group)
+    return _Table(headers, rows, numeric, status_column=2, groups=groups), notes
+
+
+def _problem_section(b: _Builder, pid: str, spec: Mapping[str, Any], entries: list[dict]) -> None:
+    problem = _problem(spec)
+    pdict = spec.get("problem") or {}
+    b.blocks.append(_Heading(2, f"Problem {pid}"))
+    facts = [f"{pdict.get('problem', '?')}"]
+    if "resolution" in pdict:
+        facts.append(f"resolution {pdict['resolution']}")
+    facts += [f"{spec.get('n_train', '?')} training / {spec.get('n_test', '?')} test samples"]
+    if spec.get("dataset"):
+        facts.append(f"dataset {spec['dataset']}")
+    b.blocks.append(_Para(", ".join(facts) + "."))
+    if not entries:
+        b.blocks.append(_Para("No entries ran for this problem."))
+        return
+    fields = _output_fields(problem, entries)
+    table, notes = _summary_table(entries, fields)
+    b.blocks.append(table)
+    if notes:
+        b.blocks.append(_Items([(f"[{i + 1}]", n) for i, n in enumerate(notes)]))
+    skipped = [(str(e["id"]), str(m)) for e in entries for m in e.get("metrics_skipped") or []]
+    if skipped:
+        b.blocks.append(_Para("Metrics that do not apply and were not computed:"))
+        b.blocks.append(_Items(skipped))
+    failed = [e for e in entries if e.get("status") != "ok"]
+    if failed:
+        b.blocks.append(_Heading(3, "Failed entries"))
+        for entry in failed:
+            b.blocks.append(
+                _Para(f"({entry.get('surrogate', '?')}) failed with:", str(entry["id"]))
+            )
+            b.blocks.append(_Pre(str(entry.get("error") or "no error message recorded")))
+
+    ladders = {}
+    for entry in entries:
+        if entry.get("kind") == "reference" and entry.get("ladder"):
+            ladders[str(entry.get("surrogate") or entry["id"])] = entry["ladder"]
+            b.blocks.append(_Heading(3, f"Reference ladder: {entry['id']}"))
+            b.blocks.append(
+                _Para(
+                    f"{entry.get('surrogate', '?')} on {entry.get('device') or '?'}; error "
+                    "against a finer ground truth."
+                )
+            )
+            rows = [
+                [
+                    str(s.get("resolution")),
+                    _ms(s.get("seconds_per_sample")),
+                    format_number(s.get("relative_l2")),
+                ]
+                for s in entry["ladder"]
+            ]
+            b.blocks.append(
+                _Table(["Resolution", "Time / sample (ms)", "rel. L2"], rows, [True] * 3)
+            )
+
+    ok = [e for e in entries if e.get("kind") != "reference" and e.get("status") == "ok"]
+    points = {
+        f"{e['id']} ({e.get('device') or '?'})": (e.get("time_per_sample"), _mean_l2(e)) for e in ok
+    }
+    points = {k: v for k, v in points.items() if v[0] is not None and v[1] is not None}
+    arrays = {str(e["id"]): _arrays(e) for e in ok}
+    histories = {
+        str(e["id"]): e["history"]
+        for e in ok
+        if any(_positive(h.get(k)) for h in e.get("history") or [] for k in _CURVES)
+    }
+    errors = {
+        f"{eid} · {key[len('errors__') :]}": a[key]
+        for eid, a in arrays.items()
+        if a is not None
+        for key in a
+        if key.startswith("errors__")
+    }
+    if ladders or points or errors or histories:
+        b.blocks.append(_Heading(3, "Figures"))
+    from pdeml.validation import plots
+
+    if ladders or points:
+        devices = sorted({str(e.get("device") or "?") for e in entries if e.get("status") == "ok"})
+        b.figure(
+            f"{pid}-accuracy-cost",
+            f"Accuracy against cost for {pid}: the reference solver's ladder (labelled by "
+            "resolution, error against a finer ground truth) and each surrogate's mean relative "
+            "L2 on the test set, averaged over its output fields as for the speed-up. Lower "
+            f"left is better. Devices: {', '.join(devices)}.",
+            lambda: plots.accuracy_cost(ladders, points, f"{pid}: accuracy against cost"),
+        )
+    if errors:
+        b.figure(
+            f"{pid}-errors",
+            f"Distribution of per-sample relative L2 errors on the {pid} test set.",
+            lambda: plots.error_histogram(errors, f"{pid}: per-sample relative L2"),
+        )
+    if histories:
+        b.figure(
+            f"{pid}-training",
+            f"Training loss and validation metric per epoch for the {pid} surrogates.",
+            lambda: plots.training_curves(histories, f"{pid}: training"),
+        )
+    for eid, a in arrays.items():
+        if a is None:
+            continue
+        _sample_figures(b, eid, a, problem)
+
+
+def _sample_figures(b: _Builder, eid: str, arrays: dict[str, np.ndarray], problem: Any) -> None:
+    from pdeml.validation import plots
+
+    found_in = [k.split("__", 2)[2] for k in arrays if k.startswith("best__input__")]
+    found_out = [k.split("__", 2)[2] for k in arrays if k.startswith("best__reference__")]
+    inputs = [n for n in (problem.input_names if problem else ()) if n in found_in]
+    inputs += [n for n in found_in if n not in inputs]
+    outputs = [n for n in (problem.output_names if problem else ()) if n in found_out]
+    outputs += [n for n in found_out if n not in outputs]
+    dims = {}
+    for name in inputs + outputs:
+        kind = "input" if name in inputs else "reference"
+        try:
+            dims[name] = tuple(problem.field_dims(name))
+        except Exception:
+            dims[name] = _guess_dims(np.asarray(arrays[f"best__{kind}__{name}"]))
+    for field in outputs:
+        b.figure(
+            f"{eid}-samples-{field}",
+            f"{eid}, {field}: best, median and worst test samples by relative L2 (rows); "
+            "input, reference, prediction and pointwise error (columns). Time-dependent "
+            "fields show their last time step.",
+            lambda f=field: plots.sample_panels(arrays, f, inputs, dims, eid),
+        )
+
+
+def write_report(out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write the figures, ``report.md`` and ``report.html`` of a validation run.
+
+    Parameters
+    ----------
+    out_dir : path
+        The folder the validation runner wrote: ``suite.json`` and ``entries/``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``"markdown"`` and ``"html"`` to the two reports, and each figure by its path
+        relative to ``out_dir`` (``"figures/<name>.png"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``out_dir`` holds no ``suite.json``.
+    """
+    out = Path(out_dir)
+    if not (out / "suite.json").is_file():
+        raise FileNotFoundError(
+            f"{out / 'suite.json'} not found; expected the output folder of pdeml.validate"
+        )
+    suite = _read_json(out / "suite.json")
+    entries, unreadable = _load_entries(out)
+    problems: dict[str, Any] = dict(suite.get("problems") or {})
+    for entry in entries:
+        problems.setdefault(str(entry.get("problem_id")), {})
+
+    b = _Builder(out)
+    title = f"Validation report: {suite.get('name', out.name)}"
+    b.blocks.append(_Heading(1, title))
+    if suite.get("description"):
+        b.blocks.append(_Para(str(suite["description"])))
+    n_failed = sum(e.get("status") != "ok" for e in entries)
+    n_sur = sum(e.get("kind") != "reference" for e in entries)
+    b.blocks.append(
+        _Para(
+            f"{len(problems)} problem(s), {len(entries)} entries ({n_sur} surrogate, "
+            f"{len(entries) - n_sur} reference), {len(entries) - n_failed} ok, {n_failed} failed."
+        )
+    )
+    env = suite.get("environment") or {}
+    b.blocks.append(_Heading(2, "Environment"))
+    rows = [[ENVIRONMENT_LABELS.get(k, str(k)), str(v)] for k, v in env.items()]
+    b.blocks.append(_Table(["Item", "Value"], rows, [False, False]))
+    b.blocks.append(_Heading(2, "How to read this report"))
+    present = {"relative_l2"} | {m for e in entries for m in e.get("metrics") or {}}
+    b.blocks.append(
+        _Items([(METRIC_LABELS[m], METRIC_HELP[m]) for m in METRIC_HELP if m in present])
+    )
+    b.blocks.append(_Para(SPEEDUP_HELP))
+    b.blocks.append(
+        _Para(
+            "Time per sample is the wall-clock time to solve one input, in milliseconds; "
+            "training time is the surrogate's whole fit, in seconds."
+        )
+    )
+    if unreadable:
+        b.blocks.append(_Heading(2, "Unreadable entry files"))
+        b.blocks.append(_Items(unreadable))
+    for pid, spec in problems.items():
+        own = [e for e in entries if str(e.get("problem_id")) == pid]
+        _problem_section(b, pid, spec, own)
+
+    md_path, html_path = out / "report.md", out / "report.html"
+    _write_atomic(md_path, _markdown(b.blocks).encode("utf-8"))
+    _write_atomic(html_path, _html(b.blocks, title).encode("utf-8"))
+    return {"markdown": md_path, "html": html_path, **b.figures}

@@ -1,0 +1,533 @@
+"""Run a validation suite: make datasets, train or load surrogates, time and score them.
+
+Each entry (one reference-solver ladder per problem, one per surrogate) runs on its own,
+in parallel through Dask, and leaves ``entries/<id>.json`` (and ``.npz`` with per-sample
+errors and the best / median / worst samples) in the output folder, written atomically.
+A failing entry is recorded with its error and the others go on; a second run skips
+entries that finished. The runner then fills in the speed-up at equal accuracy, writes
+``results.nc`` and the Markdown and HTML reports.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pdeml._version import __version__
+from pdeml.validation.suite import ProblemCase, Suite, SurrogateCase, load_suite
+
+ENTRIES = "entries"
+
+
+# -- small utilities ----------------------------------------------------------------------
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def environment() -> dict[str, Any]:
+    """pdeml version, commit, machine and device, for the report."""
+    import torch
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    device = f"CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU only"
+    return {
+        "pdeml_version": __version__,
+        "commit": commit,
+        "machine": platform.node(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "device": device,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def dataset_path(suite: Suite, case: ProblemCase) -> Path:
+    """Where the dataset of a problem case lives (named by its content, so it is reused)."""
+    problem = case.problem()
+    key = json.dumps(
+        {"problem": problem.to_dict(), "n": case.n_train + case.n_test, "seed": case.seed},
+        sort_keys=True,
+    )
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return suite.data_dir / f"{case.id}_{digest}.h5"
+
+
+def _relative_l2(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    n = len(ref)
+    return np.linalg.norm((pred - ref).reshape(n, -1), axis=1) / np.maximum(
+        np.linalg.norm(ref.reshape(n, -1), axis=1), 1e-300
+    )
+
+
+# -- one entry ------------------------------------------------------------------------------
+def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one entry described by plain values; never raises (failures are recorded)."""
+    out = Path(spec["out"]) / ENTRIES
+    record: dict[str, Any] = {
+        "id": spec["id"],
+        "kind": spec["kind"],
+        "problem_id": spec["problem_id"],
+        "status": "failed",
+        "error": None,
+        "time_per_sample": None,
+        "train_seconds": None,
+        "parameters": None,
+        "metrics": {},
+        "history": [],
+        "speedup": None,
+        "speedup_note": "",
+        "ladder": [],
+    }
+    begin = time.perf_counter()
+    try:
+        if spec["kind"] == "reference":
+            record.update(_run_reference(spec))
+        else:
+            record.update(_run_surrogate(spec, out))
+        record["status"] = "ok"
+    except Exception as error:  # record any failure; the suite goes on
+        record["error"] = f"{type(error).__name__}: {error}"
+        record["traceback"] = traceback.format_exc(limit=6)
+    record["seconds"] = time.perf_counter() - begin
+    _write_json(out / f"{spec['id']}.json", record)
+    return record
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
+    import pdeml
+    from pdeml.validation.metrics import compute_metrics, summarize
+
+    case = SurrogateCase(**spec["surrogate"])
+    ds = pdeml.open_dataset(spec["dataset"])
+    train, test = ds.split(n_test=spec["n_test"])
+    train_seconds = None
+    if case.run:
+        surrogate = pdeml.load_surrogate(case.run)
+    else:
+        surrogate = pdeml.make_surrogate(case.name, ds.problem, **dict(case.hyperparameters))
+        options = {"progress": False, **dict(case.training)}
+        start = time.perf_counter()
+        surrogate.fit(train, test, **options)
+        train_seconds = time.perf_counter() - start
+    inputs, reference = test.inputs, test.outputs
+    surrogate.solve({k: v[:1] for k, v in inputs.items()})  # warm-up (allocations, caches)
+    start = time.perf_counter()
+    predictions = surrogate.solve(inputs)
+    seconds = (time.perf_counter() - start) / len(test)
+    fields = [k for k in predictions if k in reference]
+    metrics: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []
+    for metric in spec["metrics"]:
+        for f in fields:
+            try:
+                values = compute_metrics(
+                    metric, {f: predictions[f]}, {f: reference[f]}, problem=ds.problem
+                )
+            except ValueError as error:  # e.g. boundary_error on a periodic grid
+                skipped.append(f"{metric}/{f}: {error}")
+                continue
+            for name, by_field in values.items():
+                metrics.setdefault(name, {})[f] = summarize(by_field[f])
+    errors = {f: _relative_l2(predictions[f], reference[f]) for f in fields}
+    overall = np.mean([errors[f] for f in fields], axis=0)
+    order = np.argsort(overall)
+    picks = {"best": int(order[0]), "median": int(order[len(order) // 2]), "worst": int(order[-1])}
+    arrays: dict[str, np.ndarray] = {}
+    for f in fields:
+        arrays[f"errors__{f}"] = errors[f]
+        time_dims = [d for d in ds.problem.field_dims(f) if d == "t" or d.startswith("t_")]
+        if time_dims:
+            over_time = compute_metrics(
+                "error_over_time", {f: predictions[f]}, {f: reference[f]}, problem=ds.problem
+            )
+            arrays[f"error_over_time__{f}"] = over_time["error_over_time"][f].mean(axis=0)
+    for label, index in picks.items():
+        arrays[f"index__{label}"] = np.array(index)
+        for name, value in inputs.items():
+            arrays[f"{label}__input__{name}"] = value[index]
+        for f in fields:
+            arrays[f"{label}__reference__{f}"] = reference[f][index]
+            arrays[f"{label}__prediction__{f}"] = predictions[f][index]
+    for dim, values in ds.problem.coords().items():
+        arrays[f"coord__{dim}"] = np.asarray(values)
+    tmp = out / f"{spec['id']}.tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, out / f"{spec['id']}.npz")
+    parameters = None
+    if hasattr(surrogate, "parameter_count"):
+        parameters = surrogate.parameter_count()
+    ds.close()
+    return {
+        "surrogate": case.name,
+        "device": getattr(surrogate, "device", "cpu"),
+        "time_per_sample": seconds,
+        "train_seconds": train_seconds,
+        "parameters": parameters,
+        "n_train": len(train),
+        "n_test": len(test),
+        "metrics": metrics,
+        "metrics_skipped": skipped,
+        "history": list(getattr(surrogate, "history", [])),
+    }
+
+
+def _run_reference(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time the reference solver on a ladder of grids; score against a finer ground truth."""
+    from pdeml.problems.base import Problem
+
+    problem = Problem.from_dict(spec["problem"])
+    ladder = spec["ladder"]
+    stored = problem.resolution
+    first = spec["n_train"]  # the test samples are the last n_test of the dataset
+    n = min(ladder["samples"], spec["n_test"])
+
+    def solve_at(resolution: int) -> tuple[dict[str, np.ndarray], float]:
+        # The same input functions (same seed, same test indices, same random modes),
+        # evaluated on the grid of `resolution` and solved there.
+        inputs = problem.sample_inputs(n, int(spec["seed"]), start=first, resolution=resolution)
+        solver = problem.reference_solver()
+        solver.solve({k: v[:1] for k, v in inputs.items()})  # compile / warm caches
+        start = time.perf_counter()
+        outputs = solver.solve(inputs)
+        seconds = (time.perf_counter() - start) / n
+        return problem.restrict(outputs, resolution, stored), seconds
+
+    truth, _ = solve_at(ladder["truth_resolution"])
+    points = []
+    for resolution in sorted(ladder["resolutions"]):
+        outputs, seconds = solve_at(resolution)
+        error = float(np.mean([_relative_l2(outputs[k], truth[k]).mean() for k in truth]))
+        points.append(
+            {"resolution": resolution, "seconds_per_sample": seconds, "relative_l2": error}
+        )
+    data_setting = [p for p in points if p["resolution"] == problem.solver_resolution]
+    return {
+        "surrogate": problem.reference_solver().name,
+        "device": "cpu",
+        "ladder": points,
+        "time_per_sample": data_setting[0]["seconds_per_sample"] if data_setting else None,
+        "n_train": 0,
+        "n_test": n,
+        "metrics": {
+            "relative_l2": {
+                "all": {
+                    "mean": data_setting[0]["relative_l2"] if data_setting else float("nan"),
+                    "std": float("nan"),
+                    "median": float("nan"),
+                    "max": float("nan"),
+                }
+            }
+        },
+    }
+
+
+# -- the whole suite ------------------------------------------------------------------------
+def speedup_at_equal_accuracy(
+    error: float, seconds: float, ladder: list[dict[str, float]]
+) -> tuple[float | None, str]:
+    """Time of the cheapest ladder setting at least as accurate as ``error``, over ``seconds``.
+
+    Returns the ratio and a note: ``"≤"`` when even the coarsest setting is more accurate
+    (a cheaper setting might match, so the ratio is an upper bound), ``"≥"`` when no
+    setting is as accurate (the ratio to the most accurate setting is a lower bound).
+    """
+    if not ladder or not seconds or not np.isfinite(error):
+        return None, ""
+    good = [p for p in ladder if p["relative_l2"] <= error]
+    if good:
+        cheapest = min(good, key=lambda p: p["seconds_per_sample"])
+        coarsest = min(ladder, key=lambda p: p["seconds_per_sample"])
+        note = (
+            "≤ (upper bound: the coarsest setting is already as accurate)"
+            if (cheapest is coarsest)
+            else ""
+        )
+        return cheapest["seconds_per_sample"] / seconds, note
+    best = min(ladder, key=lambda p: p["relative_l2"])
+    return best["seconds_per_sample"] / seconds, (
+        "≥ (lower bound: the surrogate beats every setting; ratio to the most accurate)"
+    )
+
+
+def _specs(suite: Suite, out: Path, paths: dict[str, Path]) -> list[dict[str, Any]]:
+    specs = []
+    for case in suite.problems:
+        base = {
+            "problem_id": case.id,
+            "dataset": str(paths[case.id]),
+            "out": str(out),
+            "n_train": case.n_train,
+            "n_test": case.n_test,
+            "seed": case.seed,
+            "metrics": list(suite.metrics),
+            "problem": case.problem().to_dict(),
+        }
+        if case.reference is not None:
+            specs.append(
+                {
+                    **base,
+                    "id": f"{case.id}__reference",
+                    "kind": "reference",
+                    "ladder": {
+                        "resolutions": list(case.reference.resolutions),
+                        "truth_resolution": case.reference.truth_resolution,
+                        "samples": case.reference.samples,
+                    },
+                }
+            )
+        for s in suite.surrogates:
+            if s.problem == case.id:
+                specs.append(
+                    {
+                        **base,
+                        "id": f"{case.id}__{s.id}",
+                        "kind": "surrogate",
+                        "surrogate": {
+                            "id": s.id,
+                            "problem": s.problem,
+                            "name": s.name,
+                            "hyperparameters": dict(s.hyperparameters),
+                            "training": dict(s.training),
+                            "run": s.run,
+                        },
+                    }
+                )
+    return specs
+
+
+def _finished(out: Path, entry_id: str) -> bool:
+    path = out / ENTRIES / f"{entry_id}.json"
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("status") == "ok"
+    except json.JSONDecodeError:
+        return False
+
+
+def _execute(
+    specs: list[dict[str, Any]], workers: int, scheduler: str | None, progress: bool
+) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(specs), desc="validate", unit="entry", disable=not progress)
+    if not specs:
+        bar.close()
+        return
+    if scheduler is None and (workers <= 1 or len(specs) == 1):
+        for spec in specs:
+            run_entry(spec)
+            bar.update()
+        bar.close()
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if scheduler is not None:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(run_entry, specs, pure=False)
+        for future, spec in zip(as_completed(futures), specs):
+            if future.status == "error":  # a worker died: record it, go on
+                _write_json(
+                    Path(spec["out"]) / ENTRIES / f"{spec['id']}.json",
+                    {
+                        "id": spec["id"],
+                        "kind": spec["kind"],
+                        "problem_id": spec["problem_id"],
+                        "status": "failed",
+                        "error": repr(future.exception()),
+                    },
+                )
+            bar.update()
+    finally:
+        bar.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def validate(
+    suite: str | Path | Mapping[str, Any],
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Run a validation suite and write ``results.nc``, ``report.md`` and ``report.html``.
+
+    Parameters
+    ----------
+    suite : path or mapping
+        A suite TOML file (see :mod:`pdeml.validation.suite`) or its parsed contents.
+    out : path
+        Output folder. Finished entries found there are not run again.
+    workers : int, optional
+        Dask worker processes on this machine (default: half the cores, at least 1);
+        ``1`` runs the entries one after another in this process.
+    scheduler : str, optional
+        Address of a running ``dask.distributed`` scheduler to send the entries to.
+    progress : bool
+        Progress bars.
+
+    Returns
+    -------
+    dict
+        Paths of ``results``, ``report_md``, ``report_html``.
+    """
+    from pdeml.data.dataset import open_dataset
+    from pdeml.data.generation import generate
+    from pdeml.validation.report import write_report
+
+    suite = load_suite(suite)
+    out = Path(out)
+    (out / ENTRIES).mkdir(parents=True, exist_ok=True)
+    if workers is None:
+        workers = max(1, (os.cpu_count() or 1) // 2)
+    paths = {}
+    for case in suite.problems:
+        path = dataset_path(suite, case)
+        if not path.exists():
+            generate(case.problem(), case.n_train + case.n_test, case.seed, path, progress=progress)
+        with open_dataset(path) as ds:
+            if len(ds) != case.n_train + case.n_test:
+                raise ValueError(
+                    f"{path}: holds {len(ds)} samples, expected {case.n_train + case.n_test}"
+                )
+        paths[case.id] = path
+    _write_json(
+        out / "suite.json",
+        {
+            "name": suite.name,
+            "description": suite.description,
+            "environment": environment(),
+            "metrics": list(suite.metrics),
+            "problems": {
+                c.id: {
+                    "problem": c.problem().to_dict(),
+                    "n_train": c.n_train,
+                    "n_test": c.n_test,
+                    "dataset": str(paths[c.id]),
+                }
+                for c in suite.problems
+            },
+        },
+    )
+    specs = [s for s in _specs(suite, out, paths) if not _finished(out, s["id"])]
+    _execute(specs, workers, scheduler, progress)
+    results = assemble(out)
+    written = write_report(out)
+    return {"results": results, "report_md": written["markdown"], "report_html": written["html"]}
+
+
+def assemble(out: str | Path) -> Path:
+    """Fill in speed-ups and write ``results.nc``: one row per entry and metric."""
+    import xarray as xr
+
+    out = Path(out)
+    records = [json.loads(p.read_text()) for p in sorted((out / ENTRIES).glob("*.json"))]
+    ladders = {
+        r["problem_id"]: r.get("ladder") or []
+        for r in records
+        if r["kind"] == "reference" and r["status"] == "ok"
+    }
+    for record in records:
+        if record["kind"] != "surrogate" or record["status"] != "ok":
+            continue
+        l2 = record["metrics"].get("relative_l2", {})
+        error = float(np.mean([v["mean"] for v in l2.values()])) if l2 else float("nan")
+        ratio, note = speedup_at_equal_accuracy(
+            error, record["time_per_sample"], ladders.get(record["problem_id"], [])
+        )
+        record["speedup"], record["speedup_note"] = ratio, note
+        _write_json(out / ENTRIES / f"{record['id']}.json", record)
+
+    def number(value: Any) -> float:
+        return float("nan") if value is None else float(value)
+
+    rows = [
+        (r["id"], m, f, s)
+        for r in records
+        for m, by_field in r.get("metrics", {}).items()
+        for f, s in by_field.items()
+    ]
+    data = xr.Dataset(
+        {
+            "kind": ("entry", [r["kind"] for r in records]),
+            "problem_id": ("entry", [r["problem_id"] for r in records]),
+            "surrogate": ("entry", [str(r.get("surrogate", "")) for r in records]),
+            "status": ("entry", [r["status"] for r in records]),
+            "error": ("entry", [str(r.get("error") or "") for r in records]),
+            "time_per_sample": ("entry", [number(r.get("time_per_sample")) for r in records]),
+            "train_seconds": ("entry", [number(r.get("train_seconds")) for r in records]),
+            "parameters": ("entry", [number(r.get("parameters")) for r in records]),
+            "speedup": ("entry", [number(r.get("speedup")) for r in records]),
+            "row_entry": ("row", [row[0] for row in rows]),
+            "row_metric": ("row", [row[1] for row in rows]),
+            "row_field": ("row", [row[2] for row in rows]),
+            **{
+                stat: ("row", [number(row[3].get(stat)) for row in rows])
+                for stat in ("mean", "std", "median", "max")
+            },
+        },
+        coords={"entry": [r["id"] for r in records]},
+        attrs={"pdeml_version": __version__},
+    )
+    path = out / "results.nc"
+    tmp = out / "results.nc.tmp"
+    data.to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,161 @@
+"""The validation runner: suites, entries in parallel, failures, re-runs, results.nc."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import pdeml
+from pdeml.cli import main
+from pdeml.validation import runner
+from pdeml.validation.runner import speedup_at_equal_accuracy
+from pdeml.validation.suite import load_suite
+
+
+def tiny_suite(tmp_path, **surrogate_overrides):
+    fno = {
+        "id": "fno",
+        "problem": "darcy",
+        "name": "fno",
+        "hyperparameters": {"modes": 4, "width": 8},
+        "training": {"epochs": 2},
+        **surrogate_overrides,
+    }
+    return {
+        "name": "tiny",
+        "data_dir": str(tmp_path / "data"),
+        "metrics": ["relative_l2", "relative_h1", "max_error", "boundary_error"],
+        "problems": [
+            {
+                "id": "darcy",
+                "preset": "darcy",
+                "n_train": 12,
+                "n_test": 6,
+                "set": {"resolution": 15, "solver_resolution": 29, "coefficient": "lognormal"},
+                "reference": {"resolutions": [15, 29], "truth_resolution": 57, "samples": 3},
+            }
+        ],
+        "surrogates": [
+            fno,
+            {
+                "id": "broken",
+                "problem": "darcy",
+                "name": "fno",
+                "hyperparameters": {"modes": 4, "width": 8, "activation": "nope"},
+            },
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("suite")
+    out = tmp_path / "out"
+    written = pdeml.validate(tiny_suite(tmp_path), out, workers=1, progress=False)
+    return tmp_path, out, written
+
+
+def entry(out, entry_id):
+    return json.loads((out / "entries" / f"{entry_id}.json").read_text())
+
+
+def test_report_files_and_numbers(finished):
+    _, out, written = finished
+    for key in ("results", "report_md", "report_html"):
+        assert written[key].exists()
+    fno = entry(out, "darcy__fno")
+    assert fno["status"] == "ok"
+    with np.load(out / "entries" / "darcy__fno.npz") as arrays:
+        errors = arrays["errors__u"]
+    assert fno["metrics"]["relative_l2"]["u"]["mean"] == pytest.approx(errors.mean())
+    assert 0 < errors.mean() < 2
+    assert fno["metrics"]["boundary_error"]["u"]["mean"] >= 0
+    assert fno["time_per_sample"] > 0 and fno["train_seconds"] > 0
+    results = xr.open_dataset(out / "results.nc", engine="h5netcdf")
+    rows = (results["row_entry"] == "darcy__fno") & (results["row_metric"] == "relative_l2")
+    assert float(results["mean"][rows.values][0]) == pytest.approx(errors.mean())
+    results.close()
+    assert f"{errors.mean():.4g}" in (out / "report.md").read_text()
+
+
+def test_reference_ladder_converges(finished):
+    _, out, _ = finished
+    ladder = entry(out, "darcy__reference")["ladder"]
+    coarse, fine = ladder
+    # Smooth (lognormal) coefficient, second-order scheme: e(h) ≈ C h². Measured against
+    # the truth at h/4 (57 points), the 15-point error is e15 − e57 ≈ (1 − 1/16) e15 and the
+    # 29-point one e29 − e57 ≈ (1 − 1/4) e29 = 0.75 e15 / 4, so the ratio is about
+    # 4 × 0.94 / 0.75 ≈ 5. A first-order defect would give about 2 × 0.75 / 0.5 = 3.
+    assert 4.0 < coarse["relative_l2"] / fine["relative_l2"] < 6.5
+
+
+def test_failed_entry_is_recorded_and_the_suite_goes_on(finished):
+    _, out, _ = finished
+    broken = entry(out, "darcy__broken")
+    assert broken["status"] == "failed" and "activation" in broken["error"]
+    assert "darcy__broken" in (out / "report.md").read_text()
+
+
+def test_second_run_skips_finished_entries(finished, monkeypatch):
+    tmp_path, out, _ = finished
+    ran = []
+    real = runner.run_entry
+    monkeypatch.setattr(runner, "run_entry", lambda spec: (ran.append(spec["id"]), real(spec))[1])
+    pdeml.validate(tiny_suite(tmp_path), out, workers=1, progress=False)
+    assert ran == ["darcy__broken"]  # failed entries are retried, finished ones are not
+
+
+def test_dask_workers_give_the_same_entries(tmp_path):
+    suite = tiny_suite(tmp_path)
+    suite["surrogates"] = suite["surrogates"][:1]
+    out = tmp_path / "dask"
+    pdeml.validate(suite, out, workers=2, progress=False)
+    assert {p.stem for p in (out / "entries").glob("*.json")} == {"darcy__fno", "darcy__reference"}
+    assert entry(out, "darcy__fno")["status"] == "ok"
+
+
+def test_speedup_at_equal_accuracy_by_hand():
+    ladder = [
+        {"resolution": 15, "seconds_per_sample": 0.01, "relative_l2": 0.03},
+        {"resolution": 29, "seconds_per_sample": 0.04, "relative_l2": 0.008},
+        {"resolution": 57, "seconds_per_sample": 0.2, "relative_l2": 0.002},
+    ]
+    # Error 0.01: the cheapest setting at least as accurate is 29 (0.04 s).
+    assert speedup_at_equal_accuracy(0.01, 0.001, ladder) == (pytest.approx(40.0), "")
+    ratio, note = speedup_at_equal_accuracy(0.001, 0.001, ladder)
+    assert ratio == pytest.approx(200.0) and note.startswith("≥")
+    ratio, note = speedup_at_equal_accuracy(0.5, 0.001, ladder)
+    assert ratio == pytest.approx(10.0) and note.startswith("≤")
+    assert speedup_at_equal_accuracy(0.01, 0.001, []) == (None, "")
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda s: s.update(metrics=["l7"]), "unknown metric"),
+        (lambda s: s["surrogates"][0].update(problem="heat"), "not one of"),
+        (lambda s: s["surrogates"][0].update(name="gnn"), "unknown surrogate"),
+        (lambda s: s["problems"][0]["reference"].update(truth_resolution=29), "finer"),
+        (lambda s: s["problems"][0].update(n_train=0), "n_train"),
+        (lambda s: s["problems"][0]["set"].update(resolution=16), "resolution 16"),
+        (lambda s: s.update(colour="red"), "unknown key"),
+    ],
+)
+def test_suite_mistakes_are_named(tmp_path, change, match):
+    suite = tiny_suite(tmp_path)
+    change(suite)
+    with pytest.raises(ValueError, match=match):
+        load_suite(suite)
+
+
+def test_committed_suites_parse():
+    for name in ("smoke", "quick", "paper"):
+        assert load_suite(f"validation/suites/{name}.toml").name == name
+
+
+def test_cli_validate_reports_suite_mistakes(tmp_path, capsys):
+    suite_file = tmp_path / "suite.toml"
+    suite_file.write_text('name = "x"\n[[problems]]\nid = "a"\n')
+    assert main(["validate", str(suite_file), "--out", str(tmp_path / "o")]) == 2
+    assert "needs 'id' and 'preset'" in capsys.readouterr().err
