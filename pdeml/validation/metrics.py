@@ -15,16 +15,29 @@ by name for dicts of fields. The one-line formulas are collected in ``docs/metri
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
+
+from pdeml.validation._arrays import (
+    _as_arrays,
+    _check_lengths,
+    _flat,
+    _mean_squares,
+    _quiet,
+    _spatial_axes,
+    _sum_squares,
+)
+from pdeml.validation.uncertainty import (
+    gaussian_crps,
+    gaussian_nll,
+    interval_coverage,
+    mean_predictive_std,
+)
 
 if TYPE_CHECKING:
     from pdeml.problems.base import Problem
@@ -36,74 +49,6 @@ DEFAULT_BANDS: tuple[tuple[int, int | None], ...] = ((0, 3), (4, 11), (12, None)
 _FFT_CHUNK_VALUES = 1 << 22
 
 
-def _quiet(function: Callable) -> Callable:
-    """Silence floating-point warnings: non-finite inputs give non-finite outputs."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            return function(*args, **kwargs)
-
-    return wrapper
-
-
-def _as_arrays(names: Sequence[str], *arrays: ArrayLike) -> list[np.ndarray]:
-    out = [np.asarray(a, dtype=np.float64) for a in arrays]
-    shapes = [a.shape for a in out]
-    if any(s != shapes[0] for s in shapes):
-        got = ", ".join(f"{name} {shape}" for name, shape in zip(names, shapes))
-        raise ValueError(f"{' and '.join(names)} must have the same shape, got {got}")
-    if out[0].ndim < 1:
-        raise ValueError(f"{names[0]} must have a leading sample axis, got a scalar")
-    return out
-
-
-def _flat(x: np.ndarray) -> np.ndarray:
-    """``[n, ...] -> [n, points]`` (also for zero samples)."""
-    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
-
-
-def _sum_squares(x: np.ndarray) -> np.ndarray:
-    flat = _flat(x)
-    return np.sum(flat * flat, axis=1)
-
-
-def _mean_squares(x: np.ndarray) -> np.ndarray:
-    flat = _flat(x)
-    return np.mean(flat * flat, axis=1)
-
-
-def _spatial_axes(x: np.ndarray, spatial_dims: int) -> tuple[int, ...]:
-    if (
-        isinstance(spatial_dims, bool)
-        or not isinstance(spatial_dims, (int, np.integer))
-        or not 1 <= spatial_dims <= x.ndim - 1
-    ):
-        raise ValueError(
-            f"spatial_dims must be an integer from 1 to {x.ndim - 1} (the axes after the "
-            f"sample axis of an array of shape {x.shape}), got {spatial_dims!r}"
-        )
-    return tuple(range(x.ndim - int(spatial_dims), x.ndim))
-
-
-def _check_lengths(lengths: Sequence[float] | None, spatial_dims: int) -> tuple[float, ...]:
-    if lengths is None:
-        return (1.0,) * spatial_dims
-    values = tuple(float(v) for v in np.atleast_1d(np.asarray(lengths, dtype=np.float64)))
-    if len(values) != spatial_dims or not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(
-            f"lengths must hold {spatial_dims} finite positive domain lengths (one per spatial "
-            f"axis), got {lengths!r}"
-        )
-    return values
-
-
-def _check_variance(var: np.ndarray) -> None:
-    if np.any(var < 0):  # NaN compares False: a non-finite prediction is not a user error
-        raise ValueError(f"var must be non-negative, got a minimum of {np.nanmin(var)!r}")
-
-
-# -- deterministic errors -------------------------------------------------------------------
 @_quiet
 def relative_l2(pred: ArrayLike, ref: ArrayLike) -> np.ndarray:
     """Relative L2 error per sample.
@@ -429,121 +374,6 @@ def error_over_time(pred: ArrayLike, ref: ArrayLike, time_axis: int = 1) -> np.n
     shape = (error.shape[0], error.shape[1], math.prod(error.shape[2:]))
     error, ref = error.reshape(shape), ref.reshape(shape)
     return np.sqrt(np.sum(error * error, axis=2)) / np.sqrt(np.sum(ref * ref, axis=2))
-
-
-# -- uncertainty ----------------------------------------------------------------------------
-@_quiet
-def interval_coverage(
-    mean: ArrayLike, var: ArrayLike, ref: ArrayLike, level: float = 0.95
-) -> np.ndarray:
-    """Fraction of the values of each sample inside the central Gaussian predictive interval.
-
-    .. math::
-
-        C_i = \\tfrac{1}{M} \\#\\{j : |r_{ij} - \\mu_{ij}| \\le z \\sigma_{ij}\\},
-        \\qquad z = \\Phi^{-1}\\big(\\tfrac{1 + \\ell}{2}\\big),
-
-    with :math:`\\sigma = \\sqrt{\\mathrm{var}}` and level :math:`\\ell` (z = 1.95996 for 0.95).
-    A calibrated model gives :math:`C \\approx \\ell`. Non-finite predictions count as misses.
-
-    Parameters
-    ----------
-    mean, var, ref : array_like, shape [n, ...]
-        Predictive mean and variance, and the reference.
-    level : float, optional
-        Nominal probability of the interval, in (0, 1).
-
-    Returns
-    -------
-    numpy.ndarray, shape [n]
-    """
-    mean, var, ref = _as_arrays(("mean", "var", "ref"), mean, var, ref)
-    _check_variance(var)
-    if not (isinstance(level, (float, int, np.floating)) and 0.0 < level < 1.0):
-        raise ValueError(f"level must be a probability in (0, 1), got {level!r}")
-    z = NormalDist().inv_cdf(0.5 * (1.0 + float(level)))
-    inside = np.abs(ref - mean) <= z * np.sqrt(var)
-    return np.mean(_flat(inside), axis=1, dtype=np.float64)
-
-
-@_quiet
-def mean_predictive_std(var: ArrayLike) -> np.ndarray:
-    """Mean predictive standard deviation per sample, :math:`\\tfrac{1}{M}\\sum_j \\sqrt{v_{ij}}`.
-
-    Parameters
-    ----------
-    var : array_like, shape [n, ...]
-        Predictive variance.
-
-    Returns
-    -------
-    numpy.ndarray, shape [n]
-    """
-    (var,) = _as_arrays(("var",), var)
-    _check_variance(var)
-    return np.mean(np.sqrt(_flat(var)), axis=1)
-
-
-@_quiet
-def gaussian_nll(mean: ArrayLike, var: ArrayLike, ref: ArrayLike) -> np.ndarray:
-    """Mean negative log-likelihood of the reference under the Gaussian prediction, per sample.
-
-    .. math::
-
-        \\mathrm{NLL}_i = \\tfrac{1}{M} \\sum_j \\Big[\\tfrac12 \\log(2\\pi v_{ij})
-        + \\frac{(r_{ij} - \\mu_{ij})^2}{2 v_{ij}}\\Big].
-
-    Lower is better; it needs positive variances to be finite.
-
-    Parameters
-    ----------
-    mean, var, ref : array_like, shape [n, ...]
-        Predictive mean and variance, and the reference.
-
-    Returns
-    -------
-    numpy.ndarray, shape [n]
-    """
-    mean, var, ref = _as_arrays(("mean", "var", "ref"), mean, var, ref)
-    _check_variance(var)
-    error = ref - mean
-    nll = 0.5 * (np.log(2.0 * np.pi * var) + error * error / var)
-    return np.mean(_flat(nll), axis=1)
-
-
-@_quiet
-def gaussian_crps(mean: ArrayLike, var: ArrayLike, ref: ArrayLike) -> np.ndarray:
-    """Continuous ranked probability score of the Gaussian prediction, mean per sample.
-
-    Closed form for :math:`X \\sim N(\\mu, \\sigma^2)` and observation :math:`y`,
-    with :math:`z = (y - \\mu)/\\sigma`:
-
-    .. math::
-
-        \\mathrm{CRPS} = E|X - y| - \\tfrac12 E|X - X'|
-        = \\sigma \\Big[z\\,(2\\Phi(z) - 1) + 2\\varphi(z) - \\tfrac{1}{\\sqrt\\pi}\\Big],
-
-    averaged over the M values of each sample; it is :math:`|y - \\mu|` where
-    :math:`\\sigma = 0`. Lower is better, in the units of the field.
-
-    Parameters
-    ----------
-    mean, var, ref : array_like, shape [n, ...]
-        Predictive mean and variance, and the reference.
-
-    Returns
-    -------
-    numpy.ndarray, shape [n]
-    """
-    mean, var, ref = _as_arrays(("mean", "var", "ref"), mean, var, ref)
-    _check_variance(var)
-    sigma = np.sqrt(var)
-    error = ref - mean
-    z = error / sigma
-    pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    crps = sigma * (z * (2.0 * ndtr(z) - 1.0) + 2.0 * pdf - 1.0 / math.sqrt(math.pi))
-    crps = np.where(sigma == 0.0, np.abs(error), crps)
-    return np.mean(_flat(crps), axis=1)
 
 
 # -- summaries and the registry -------------------------------------------------------------

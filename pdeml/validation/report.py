@@ -9,20 +9,28 @@ Failed entries and suites without surrogates still give a report.
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import dataclasses
-import html
 import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pdeml.validation.render import (
+    Block,
+    FigureBlock,
+    Heading,
+    Items,
+    Para,
+    Pre,
+    Table,
+    render_html,
+    render_markdown,
+    write_atomic,
+)
 
 __all__ = ["format_number", "write_report"]
 
@@ -133,178 +141,6 @@ def _bound(note: str) -> str:
     return ""
 
 
-# -- the page as blocks ------------------------------------------------------------------
-@dataclasses.dataclass
-class _Heading:
-    level: int
-    text: str
-
-
-@dataclasses.dataclass
-class _Para:
-    text: str
-    strong: str = ""
-
-
-@dataclasses.dataclass
-class _Table:
-    headers: list[str]
-    rows: list[list[str]]
-    numeric: list[bool]
-    status_column: int | None = None
-    groups: list[int] | None = None  # rows of one entry share a group: one shade, no rule
-
-
-@dataclasses.dataclass
-class _Pre:
-    text: str
-
-
-@dataclasses.dataclass
-class _Items:
-    items: list[tuple[str, str]]  # (term in bold, text)
-
-
-@dataclasses.dataclass
-class _Figure:
-    path: str  # relative to the report
-    caption: str
-    png: bytes
-
-
-_Block = _Heading | _Para | _Table | _Pre | _Items | _Figure
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _markdown(blocks: Sequence[_Block]) -> str:
-    out: list[str] = []
-    for block in blocks:
-        if isinstance(block, _Heading):
-            out.append("#" * block.level + " " + block.text.replace("\n", " "))
-        elif isinstance(block, _Para):
-            out.append((f"**{block.strong}** " if block.strong else "") + block.text)
-        elif isinstance(block, _Table):
-            align = ["---:" if n else "---" for n in block.numeric]
-            lines = [block.headers, align, *block.rows]
-            out.append("\n".join("| " + " | ".join(map(_md_cell, r)) + " |" for r in lines))
-        elif isinstance(block, _Pre):
-            fence = "`" * max(3, 1 + max((len(m) for m in re.findall("`+", block.text)), default=0))
-            out.append(f"{fence}text\n{block.text.rstrip()}\n{fence}")
-        elif isinstance(block, _Items):
-            out.append("\n".join(f"- **{t}**: {x}" if t else f"- {x}" for t, x in block.items))
-        elif isinstance(block, _Figure):
-            out.append(f"![{Path(block.path).stem}]({block.path})\n\n{block.caption}")
-    return "\n\n".join(out) + "\n"
-
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
-  max-width: 1280px; margin: 2rem auto; padding: 0 1.5rem; color: #1f2328; background: #fff;
-  line-height: 1.5; font-size: 15px; }
-h1 { font-size: 1.8rem; border-bottom: 2px solid #d0d7de; padding-bottom: .3rem; }
-h2 { font-size: 1.4rem; margin-top: 2.6rem; border-bottom: 1px solid #d0d7de;
-  padding-bottom: .2rem; }
-h3 { font-size: 1.12rem; margin-top: 1.8rem; }
-.wrap { overflow-x: auto; }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .84rem; }
-th, td { border: 1px solid #d0d7de; padding: .25rem .45rem; vertical-align: top; }
-th { background: #f3f5f7; text-align: left; font-weight: 600; vertical-align: bottom; }
-th.num { text-align: right; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td:first-child { white-space: nowrap; }
-tr.alt td { background: #f6f8fa; }
-tr.cont td { border-top-style: hidden; }
-td.failed { color: #b42318; font-weight: 600; }
-td.ok { color: #1a7f37; }
-pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 4px; padding: .6rem .8rem;
-  font-size: .82rem; white-space: pre-wrap; word-break: break-word; max-height: 24rem;
-  overflow: auto; }
-ul { padding-left: 1.4rem; }
-li { margin: .25rem 0; }
-figure { margin: 1.4rem 0 2rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
-figcaption { font-size: .88rem; color: #59636e; margin-top: .3rem; }
-"""
-
-
-def _html(blocks: Sequence[_Block], title: str) -> str:
-    e = html.escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        '<head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)}</title>",
-        f"<style>{_CSS}</style></head>",
-        "<body>",
-    ]
-    for block in blocks:
-        if isinstance(block, _Heading):
-            out.append(f"<h{block.level}>{e(block.text)}</h{block.level}>")
-        elif isinstance(block, _Para):
-            strong = f"<strong>{e(block.strong)}</strong> " if block.strong else ""
-            out.append(f"<p>{strong}{e(block.text)}</p>")
-        elif isinstance(block, _Table):
-            head = "".join(
-                f"<th{' class=num' if n else ''}>{e(h)}</th>"
-                for h, n in zip(block.headers, block.numeric)
-            )
-            body = []
-            groups = block.groups or list(range(len(block.rows)))
-            for r, row in enumerate(block.rows):
-                cells = []
-                for i, (cell, numeric) in enumerate(zip(row, block.numeric)):
-                    cls = "num" if numeric else ""
-                    if i == block.status_column and cell in ("ok", "failed"):
-                        cls = cell
-                    attr = f' class="{cls}"' if cls else ""
-                    cells.append(f"<td{attr}>{e(cell)}</td>")
-                shade = ["alt"] if groups[r] % 2 else []
-                if r and groups[r] == groups[r - 1]:
-                    shade.append("cont")
-                attr = f' class="{" ".join(shade)}"' if shade else ""
-                body.append(f"<tr{attr}>" + "".join(cells) + "</tr>")
-            out.append(
-                f'<div class="wrap"><table><thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table></div>"
-            )
-        elif isinstance(block, _Pre):
-            out.append(f"<pre>{e(block.text.rstrip())}</pre>")
-        elif isinstance(block, _Items):
-            items = "".join(
-                f"<li><strong>{e(t)}</strong>: {e(x)}</li>" if t else f"<li>{e(x)}</li>"
-                for t, x in block.items
-            )
-            out.append(f"<ul>{items}</ul>")
-        elif isinstance(block, _Figure):
-            data = base64.b64encode(block.png).decode("ascii")
-            out.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{e(block.caption)}">'
-                f"<figcaption>{e(block.caption)}</figcaption></figure>"
-            )
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
-
-
-# -- files -------------------------------------------------------------------------------
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a reader never sees half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
@@ -365,7 +201,7 @@ class _Builder:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.figures: dict[str, Path] = {}
-        self.blocks: list[_Block] = []
+        self.blocks: list[Block] = []
 
     def figure(self, name: str, caption: str, draw: Callable[[], Any]) -> None:
         from pdeml.validation.plots import figure_png
@@ -378,11 +214,11 @@ class _Builder:
         try:
             png = figure_png(draw())
         except Exception as error:  # a bad array must cost one figure, not the report
-            self.blocks.append(_Para(f"{type(error).__name__}: {error}", f"{name}: not drawn."))
+            self.blocks.append(Para(f"{type(error).__name__}: {error}", f"{name}: not drawn."))
             return
-        _write_atomic(self.out / relative, png)
+        write_atomic(self.out / relative, png)
         self.figures[relative] = self.out / relative
-        self.blocks.append(_Figure(relative, caption, png))
+        self.blocks.append(FigureBlock(relative, caption, png))
 
 
 def _load_entries(out: Path) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
@@ -411,7 +247,7 @@ def _arrays(entry: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
         return None
 
 
-def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[_Table, list[str]]:
+def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[Table, list[str]]:
     present = [m for e in entries for m in e.get("metrics") or {}]
     others = [m for m in METRIC_LABELS if m != "relative_l2"]
     others += sorted(set(present) - set(METRIC_LABELS))
@@ -455,48 +291,46 @@ def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[_T
                 + (tail if i == 0 else [""] * len(tail))
             )
             groups.append(group)
-    return _Table(headers, rows, numeric, status_column=2, groups=groups), notes
+    return Table(headers, rows, numeric, status_column=2, groups=groups), notes
 
 
 def _problem_section(b: _Builder, pid: str, spec: Mapping[str, Any], entries: list[dict]) -> None:
     problem = _problem(spec)
     pdict = spec.get("problem") or {}
-    b.blocks.append(_Heading(2, f"Problem {pid}"))
+    b.blocks.append(Heading(2, f"Problem {pid}"))
     facts = [f"{pdict.get('problem', '?')}"]
     if "resolution" in pdict:
         facts.append(f"resolution {pdict['resolution']}")
     facts += [f"{spec.get('n_train', '?')} training / {spec.get('n_test', '?')} test samples"]
     if spec.get("dataset"):
         facts.append(f"dataset {spec['dataset']}")
-    b.blocks.append(_Para(", ".join(facts) + "."))
+    b.blocks.append(Para(", ".join(facts) + "."))
     if not entries:
-        b.blocks.append(_Para("No entries ran for this problem."))
+        b.blocks.append(Para("No entries ran for this problem."))
         return
     fields = _output_fields(problem, entries)
     table, notes = _summary_table(entries, fields)
     b.blocks.append(table)
     if notes:
-        b.blocks.append(_Items([(f"[{i + 1}]", n) for i, n in enumerate(notes)]))
+        b.blocks.append(Items([(f"[{i + 1}]", n) for i, n in enumerate(notes)]))
     skipped = [(str(e["id"]), str(m)) for e in entries for m in e.get("metrics_skipped") or []]
     if skipped:
-        b.blocks.append(_Para("Metrics that do not apply and were not computed:"))
-        b.blocks.append(_Items(skipped))
+        b.blocks.append(Para("Metrics that do not apply and were not computed:"))
+        b.blocks.append(Items(skipped))
     failed = [e for e in entries if e.get("status") != "ok"]
     if failed:
-        b.blocks.append(_Heading(3, "Failed entries"))
+        b.blocks.append(Heading(3, "Failed entries"))
         for entry in failed:
-            b.blocks.append(
-                _Para(f"({entry.get('surrogate', '?')}) failed with:", str(entry["id"]))
-            )
-            b.blocks.append(_Pre(str(entry.get("error") or "no error message recorded")))
+            b.blocks.append(Para(f"({entry.get('surrogate', '?')}) failed with:", str(entry["id"])))
+            b.blocks.append(Pre(str(entry.get("error") or "no error message recorded")))
 
     ladders = {}
     for entry in entries:
         if entry.get("kind") == "reference" and entry.get("ladder"):
             ladders[str(entry.get("surrogate") or entry["id"])] = entry["ladder"]
-            b.blocks.append(_Heading(3, f"Reference ladder: {entry['id']}"))
+            b.blocks.append(Heading(3, f"Reference ladder: {entry['id']}"))
             b.blocks.append(
-                _Para(
+                Para(
                     f"{entry.get('surrogate', '?')} on {entry.get('device') or '?'}; error "
                     "against a finer ground truth."
                 )
@@ -510,7 +344,7 @@ def _problem_section(b: _Builder, pid: str, spec: Mapping[str, Any], entries: li
                 for s in entry["ladder"]
             ]
             b.blocks.append(
-                _Table(["Resolution", "Time / sample (ms)", "rel. L2"], rows, [True] * 3)
+                Table(["Resolution", "Time / sample (ms)", "rel. L2"], rows, [True] * 3)
             )
 
     ok = [e for e in entries if e.get("kind") != "reference" and e.get("status") == "ok"]
@@ -532,7 +366,7 @@ def _problem_section(b: _Builder, pid: str, spec: Mapping[str, Any], entries: li
         if key.startswith("errors__")
     }
     if ladders or points or errors or histories:
-        b.blocks.append(_Heading(3, "Figures"))
+        b.blocks.append(Heading(3, "Figures"))
     from pdeml.validation import plots
 
     if ladders or points:
@@ -621,41 +455,41 @@ def write_report(out_dir: str | os.PathLike[str]) -> dict[str, Path]:
 
     b = _Builder(out)
     title = f"Validation report: {suite.get('name', out.name)}"
-    b.blocks.append(_Heading(1, title))
+    b.blocks.append(Heading(1, title))
     if suite.get("description"):
-        b.blocks.append(_Para(str(suite["description"])))
+        b.blocks.append(Para(str(suite["description"])))
     n_failed = sum(e.get("status") != "ok" for e in entries)
     n_sur = sum(e.get("kind") != "reference" for e in entries)
     b.blocks.append(
-        _Para(
+        Para(
             f"{len(problems)} problem(s), {len(entries)} entries ({n_sur} surrogate, "
             f"{len(entries) - n_sur} reference), {len(entries) - n_failed} ok, {n_failed} failed."
         )
     )
     env = suite.get("environment") or {}
-    b.blocks.append(_Heading(2, "Environment"))
+    b.blocks.append(Heading(2, "Environment"))
     rows = [[ENVIRONMENT_LABELS.get(k, str(k)), str(v)] for k, v in env.items()]
-    b.blocks.append(_Table(["Item", "Value"], rows, [False, False]))
-    b.blocks.append(_Heading(2, "How to read this report"))
+    b.blocks.append(Table(["Item", "Value"], rows, [False, False]))
+    b.blocks.append(Heading(2, "How to read this report"))
     present = {"relative_l2"} | {m for e in entries for m in e.get("metrics") or {}}
     b.blocks.append(
-        _Items([(METRIC_LABELS[m], METRIC_HELP[m]) for m in METRIC_HELP if m in present])
+        Items([(METRIC_LABELS[m], METRIC_HELP[m]) for m in METRIC_HELP if m in present])
     )
-    b.blocks.append(_Para(SPEEDUP_HELP))
+    b.blocks.append(Para(SPEEDUP_HELP))
     b.blocks.append(
-        _Para(
+        Para(
             "Time per sample is the wall-clock time to solve one input, in milliseconds; "
             "training time is the surrogate's whole fit, in seconds."
         )
     )
     if unreadable:
-        b.blocks.append(_Heading(2, "Unreadable entry files"))
-        b.blocks.append(_Items(unreadable))
+        b.blocks.append(Heading(2, "Unreadable entry files"))
+        b.blocks.append(Items(unreadable))
     for pid, spec in problems.items():
         own = [e for e in entries if str(e.get("problem_id")) == pid]
         _problem_section(b, pid, spec, own)
 
     md_path, html_path = out / "report.md", out / "report.html"
-    _write_atomic(md_path, _markdown(b.blocks).encode("utf-8"))
-    _write_atomic(html_path, _html(b.blocks, title).encode("utf-8"))
+    write_atomic(md_path, render_markdown(b.blocks).encode("utf-8"))
+    write_atomic(html_path, render_html(b.blocks, title).encode("utf-8"))
     return {"markdown": md_path, "html": html_path, **b.figures}

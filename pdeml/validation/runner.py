@@ -121,6 +121,15 @@ def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
         "ladder": [],
     }
     begin = time.perf_counter()
+    threads = int(spec.get("threads", 0))
+    if threads:
+        # Entries running side by side must not each start a thread per core: OpenMP
+        # threads that wait for a busy core made small trainings 50x slower (measured).
+        import numba
+        import torch
+
+        torch.set_num_threads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
         if spec["kind"] == "reference":
             record.update(_run_reference(spec))
@@ -467,6 +476,9 @@ def validate(
         },
     )
     specs = [s for s in _specs(suite, out, paths) if not _finished(out, s["id"])]
+    if scheduler is None and workers > 1:
+        for spec in specs:
+            spec["threads"] = max(1, (os.cpu_count() or 1) // workers)
     _execute(specs, workers, scheduler, progress)
     results = assemble(out)
     written = write_report(out)
