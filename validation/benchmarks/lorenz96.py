@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     goal = rows[0][f"speed-up, {threads} threads"]
     text = header("Two-scale Lorenz96: numba RK4 against vectorised numpy RK4") + "\n".join(
         [
+            "",
             f"numba {numba.__version__} ({numba.threading_layer()} threading layer), "
             f"{threads} numba threads; numpy runs on one. RK4 step dt = 0.005, float64, "
             f"states on the attractor. Best of {repeats} alternating timed runs of about "
