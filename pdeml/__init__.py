@@ -13,7 +13,7 @@ The public API::
 from typing import Any
 
 from pdeml._version import __version__
-from pdeml.data import Dataset, generate, open_dataset
+from pdeml.data import Dataset, from_arrays, generate, open_dataset
 from pdeml.problems import Problem, available_problems
 from pdeml.problems.presets import load_problem
 from pdeml.solvers.base import Solver
@@ -43,6 +43,7 @@ __all__ = [
     "__version__",
     "available_problems",
     "available_surrogates",
+    "from_arrays",
     "generate",
     "load_problem",
     "load_surrogate",

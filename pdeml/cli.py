@@ -125,6 +125,30 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from pdeml.data.formats import import_dataset
+
+    overrides = dict(parse_assignment(a) for a in args.set or [])
+    ds = import_dataset(
+        args.source,
+        args.format,
+        args.problem,
+        path=args.out,
+        size=args.size,
+        resolution=args.resolution,
+        n=args.n,
+        overrides=overrides,
+        dtype=args.dtype,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"wrote {args.out}: {len(ds)} samples of {ds.problem.name} at resolution "
+        f"{ds.problem.resolution} from {args.format} file {args.source}"
+    )
+    ds.close()
+    return 0
+
+
 def _split_settings(surrogate_name: str, assignments: list[str]) -> tuple[dict, dict]:
     """Sort ``--set key=value`` into surrogate hyperparameters and training options."""
     import dataclasses
@@ -309,6 +333,40 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe one or more dataset files")
     info.add_argument("paths", nargs="+", help="dataset files")
     info.set_defaults(func=_cmd_info)
+
+    imp = sub.add_parser(
+        "import", help="convert a foreign file (FNO .mat, PDEBench, neuraloperator .pt, .npz)"
+    )
+    imp.add_argument("source", type=Path, help="the file to import")
+    imp.add_argument(
+        "--format",
+        required=True,
+        choices=["fno-mat", "pdebench", "neuralop-pt", "arrays"],
+        help="layout of the file (docs/own_data.md)",
+    )
+    imp.add_argument(
+        "--problem", required=True, help="what the data are: a preset name or TOML file"
+    )
+    imp.add_argument("--size", default="quick", help="preset size (default: quick)")
+    imp.add_argument(
+        "--resolution", type=int, help="store a coarser grid, by striding (default: the file's)"
+    )
+    imp.add_argument("--n", type=int, help="import only the first N samples")
+    imp.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a problem parameter the file does not record, e.g. nu=1e-3 (repeatable)",
+    )
+    imp.add_argument("--out", required=True, type=Path, help="HDF5 dataset to write")
+    imp.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "float64"],
+        help="storage type of the fields (default: float32)",
+    )
+    imp.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    imp.set_defaults(func=_cmd_import)
 
     train = sub.add_parser("train", help="train a surrogate on a dataset and save it")
     train.add_argument("--data", required=True, type=Path, help="training dataset (HDF5)")

@@ -94,13 +94,14 @@ def write_dataset(
                     chunks = (1, *value.shape[1:])  # one sample per chunk: fast random access
                     var = f.create_variable(key, dims, data=value.astype(dtype), chunks=chunks)
                     var.attrs["role"] = role
+            # pdeml's own keys come last so that extra attributes cannot replace them.
             meta = {
+                **(attrs or {}),
                 "problem": problem.to_dict(),
                 "inputs": list(problem.input_names),
                 "outputs": list(problem.output_names),
                 "version": __version__,
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                **(attrs or {}),
             }
             for key, value in meta.items():
                 f.attrs[ATTR_PREFIX + key] = json.dumps(value)

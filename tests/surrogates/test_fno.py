@@ -141,8 +141,7 @@ def navier_stokes_set(tmp_path_factory):
 
     problem = NavierStokes2D(resolution=16, solver_resolution=32, T=6, t_in=3, dt=0.01)
     folder = tmp_path_factory.mktemp("ns")
-    return pdeml.generate(problem, n=12, seed=0, path=folder / "ns.h5", workers=1,
-                          progress=False)
+    return pdeml.generate(problem, n=12, seed=0, path=folder / "ns.h5", workers=1, progress=False)
 
 
 @pytest.mark.parametrize("variant", ["recurrent", "space-time"])
