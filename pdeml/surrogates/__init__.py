@@ -8,9 +8,11 @@ from pdeml.surrogates.base import (
     register_surrogate,
 )
 from pdeml.surrogates.fno import FNOSurrogate
+from pdeml.surrogates.mgno import MgNOSurrogate
 
 __all__ = [
     "FNOSurrogate",
+    "MgNOSurrogate",
     "Surrogate",
     "available_surrogates",
     "load_surrogate",
