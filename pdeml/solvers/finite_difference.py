@@ -33,10 +33,13 @@ if TYPE_CHECKING:
     from pdeml.problems.darcy import Darcy2D
 
 FACE_AVERAGES = ("arithmetic", "harmonic")
-METHODS = ("direct", "amg")
-#: Default linear solver: the faster one at 421×421 on a 2-core machine, 0.41 s against
-#: 0.77 s per sample for the best SuperLU ordering (docs/problems/darcy.md has the numbers).
-DEFAULT_METHOD = "amg"
+METHODS = ("auto", "direct", "amg")
+#: Default linear solver: "auto" takes the faster of the two for the grid size. Measured on
+#: this 2-core machine (ms per sample, direct / AMG): 43: 3.2 / 10, 85: 13 / 22,
+#: 141: 39 / 49, 211: 115 / 103, 281: 224 / 181, 421: 770 / 410 (docs/problems/darcy.md).
+DEFAULT_METHOD = "auto"
+#: Grids with at least this many points per side are solved by AMG under "auto".
+AMG_FROM_POINTS = 192
 #: CG stopping rule ‖b − Au‖₂ ≤ rtol ‖b‖₂. At 421² it leaves a relative difference to the
 #: direct solve below 1e-12, nine orders under the discretisation error of the two-phase
 #: media, for one or two CG iterations more than 1e-8 would take.
@@ -150,6 +153,9 @@ def _matrix(a: np.ndarray, face_average: str) -> scipy.sparse.csr_matrix:
 
 
 def _solve_linear(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, method: str, rtol: float):
+    if method == "auto":
+        interior = round(matrix.shape[0] ** 0.5)
+        method = "amg" if interior + 2 >= AMG_FROM_POINTS else "direct"
     if method == "direct":
         # A minimum-degree ordering of A + Aᵀ suits a symmetric 5-point matrix: 0.77 s at
         # 421² against 1.2 s for SuperLU's default COLAMD (symmetric mode adds nothing).
@@ -186,8 +192,9 @@ def solve_darcy(
         positive and finite.
     f : float or numpy.ndarray
         Source: a constant, or values at all nodes (boundary values are not used).
-    method : {"direct", "amg"}
-        Sparse LU (SuperLU) or CG preconditioned by Ruge–Stüben AMG (pyamg).
+    method : {"auto", "direct", "amg"}
+        Sparse LU (SuperLU) or CG preconditioned by Ruge–Stüben AMG (pyamg); ``"auto"``
+        takes LU below ``AMG_FROM_POINTS`` points per side and AMG from there (faster each).
     face_average : {"arithmetic", "harmonic"}
         Coefficient on the face between two nodes: their mean or their harmonic mean.
     rtol : float
@@ -228,8 +235,9 @@ class DarcyFDSolver(ReferenceSolver):
     face_average : {"arithmetic", "harmonic"}
         Face coefficient from the two nodes it joins; ``"arithmetic"`` reproduces the FNO
         paper's data, ``"harmonic"`` is the flux-continuous choice for layered media.
-    method : {"direct", "amg"}
-        Linear solver; both give the same field to far below the discretisation error.
+    method : {"auto", "direct", "amg"}
+        Linear solver (``"auto"``: the faster for the grid size); both give the same field
+        to far below the discretisation error.
     rtol : float
         CG relative-residual tolerance for ``method="amg"``.
 
