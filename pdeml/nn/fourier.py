@@ -133,8 +133,9 @@ class FNO(nn.Module):
         Number of Fourier layers.
     activation : str
         One of ``gelu``, ``relu``, ``tanh``, ``silu``.
-    padding : sequence of int
-        Zero padding per direction (0 for periodic directions).
+    padding : sequence of int or float
+        Zero padding per direction: points (int) or a fraction of the grid (float); 0 for
+        periodic directions.
     periodic : sequence of bool
         Whether each direction is periodic (sets the appended coordinates' spacing).
     positional : bool
@@ -151,7 +152,7 @@ class FNO(nn.Module):
         width: int = 32,
         layers: int = 4,
         activation: str = "gelu",
-        padding: Sequence[int] | None = None,
+        padding: Sequence[int | float] | None = None,
         periodic: Sequence[bool] | None = None,
         positional: bool = True,
         projection: int = 128,
@@ -191,7 +192,9 @@ class FNO(nn.Module):
         sizes = v.shape[2:]
         # Pad at least the requested amount, rounded up to a length with small prime
         # factors: 85 + 9 = 94 = 2 x 47 transforms several times slower than 96.
-        padding = [next_fast_len(n + p) - n if p else 0 for n, p in zip(sizes, self.padding)]
+        padding = [
+            next_fast_len(n + _points(p, n)) - n if p else 0 for n, p in zip(sizes, self.padding)
+        ]
         if any(padding):
             # F.pad takes (last dim left, last dim right, previous dim left, ...).
             v = F.pad(v, [p for d in reversed(padding) for p in (0, d)])
@@ -202,6 +205,13 @@ class FNO(nn.Module):
         if any(padding):
             v = v[(slice(None), slice(None), *[slice(0, n) for n in sizes])]
         return self.project(v)
+
+
+def _points(padding: float, n: int) -> int:
+    """Padding in points: ints are points, floats a fraction of the ``n`` grid points."""
+    if isinstance(padding, float):
+        return math.ceil(padding * n)
+    return int(padding)
 
 
 def count_parameters(model: nn.Module) -> int:
