@@ -172,13 +172,7 @@ class FNOSurrogate(GridOperatorSurrogate):
         )
 
     def _check_time_dependent(self, variant: str) -> None:
-        x_leads, y_leads = self.x_codec.lead_shapes, self.y_codec.lead_shapes
-        if len(x_leads) != 1 or len(y_leads) != 1 or len(x_leads[0]) != 1 or len(y_leads[0]) != 1:
-            raise ValueError(
-                f"fno variant {variant!r} needs one input and one output field, "
-                "each with a time axis before the space axes, e.g. "
-                "navier_stokes (w_in -> w_out)"
-            )
+        self.check_time_stepping(variant)
         if len(self.problem.spatial_dims()) != 2:
             raise ValueError(f"fno variant {variant!r} serves 2D problems")
 

@@ -135,7 +135,7 @@ class MgNOSurrogate(GridOperatorSurrogate):
             normalizer = "none"
         super().__init__(problem, normalizer=normalizer, outputs=outputs)
         if variant == "recurrent":
-            self._check_time_dependent()
+            self.check_time_stepping(variant)
         if levels is None:
             # The coarsest level sets how far information travels in one cycle; keep it at
             # >= 3 points so that its 3x3 stencils still see a neighbourhood.
@@ -158,14 +158,6 @@ class MgNOSurrogate(GridOperatorSurrogate):
                 "outputs": list(self.output_fields),
             }
         )
-
-    def _check_time_dependent(self) -> None:
-        x_leads, y_leads = self.x_codec.lead_shapes, self.y_codec.lead_shapes
-        if len(x_leads) != 1 or len(y_leads) != 1 or len(x_leads[0]) != 1 or len(y_leads[0]) != 1:
-            raise ValueError(
-                "mgno variant 'recurrent' needs one input and one output field, each with "
-                "a time axis before the space axes, e.g. navier_stokes (w_in -> w_out)"
-            )
 
     @property
     def padding_mode(self) -> str:

@@ -111,6 +111,17 @@ class GridOperatorSurrogate(Surrogate):
         self.model: NormalizedOperator | None = None
         self.device = default_device()
 
+    def check_time_stepping(self, variant: str) -> None:
+        """Refuse a time-stepping variant unless the problem maps one field with a time
+        axis to another (e.g. navier_stokes: w_in -> w_out)."""
+        x_leads, y_leads = self.x_codec.lead_shapes, self.y_codec.lead_shapes
+        if len(x_leads) != 1 or len(y_leads) != 1 or len(x_leads[0]) != 1 or len(y_leads[0]) != 1:
+            raise ValueError(
+                f"{self.name} variant {variant!r} needs one input and one output field, "
+                "each with a time axis before the space axes, e.g. navier_stokes "
+                "(w_in -> w_out)"
+            )
+
     @property
     def periodic(self) -> bool:
         return not self.problem.grid_includes_right_end()

@@ -52,13 +52,23 @@ def environment() -> dict[str, Any]:
     import torch
 
     try:
+        here = Path(__file__).resolve().parent
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
-            cwd=Path(__file__).resolve().parent,
+            cwd=here,
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=here,
+        ).stdout
+        if dirty.strip():
+            commit += " (with uncommitted changes)"
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     cpu = platform.processor() or platform.machine()
