@@ -20,6 +20,7 @@ import shutil
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,14 @@ def _run_chunks(
         raise KeyboardInterrupt(
             f"generation interrupted; {total} chunks planned, finished ones are kept in "
             f"{folder}; run the same command again to resume"
+        ) from None
+    except BrokenProcessPool:
+        bar.close()
+        raise RuntimeError(
+            f"a generation worker process died (out of memory, or the calling script cannot "
+            f"be re-imported by new processes, as with code piped on standard input); "
+            f"finished chunks are kept in {folder}; run again, with workers=1 (--workers 1) "
+            f"if it happens again"
         ) from None
     finally:
         bar.close()
