@@ -112,8 +112,14 @@ def _describe_dataset(path: str) -> str:
             "workers",
             "source",
         ):
-            if key in attrs:
-                lines.append(f"  {key}: {attrs[key]}")
+            if key not in attrs:
+                continue
+            value = attrs[key]
+            if isinstance(value, dict):  # e.g. where imported data came from: one per line
+                lines.append(f"  {key}:")
+                lines.extend(f"    {k}: {v}" for k, v in value.items())
+            else:
+                lines.append(f"  {key}: {value}")
     return "\n".join(lines)
 
 
