@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 if TYPE_CHECKING:
+    from pdeml.problems.physics import PDEResidual
     from pdeml.solvers.base import Solver
 
 _REGISTRY: dict[str, type[Problem]] = {}
@@ -158,6 +159,30 @@ class Problem:
     def reference_solver(self, **options: Any) -> Solver:
         """The trusted classical solver for this problem, configured by ``options``."""
         raise NotImplementedError
+
+    def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
+        """The PDE residual of this problem for one input instance, in torch.
+
+        Parameters
+        ----------
+        inputs : dict
+            One sample's inputs, ``name -> array`` without the sample axis (a leading
+            axis of length 1 is accepted).
+
+        Returns
+        -------
+        pdeml.problems.physics.PDEResidual
+            Domain, residual, boundary and initial mismatch, collocation sampling.
+
+        Raises
+        ------
+        NotImplementedError
+            If the problem has no PDE residual (the default).
+        """
+        raise NotImplementedError(
+            f"problem {self.name!r} has no PDE residual; physics-informed surrogates "
+            "cannot serve it"
+        )
 
     # -- derived behaviour shared by all problems --------------------------------------
     @property

@@ -9,7 +9,8 @@ values are ν = 0.1, σ = 25, τ = 5, γ = 2, T = 1, generated on 8192 points.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from pdeml.problems.base import (
     sample_rng,
 )
 from pdeml.problems.grf import PeriodicGRF
+
+if TYPE_CHECKING:
+    from pdeml.problems.physics import PDEResidual
 
 
 @register_problem
@@ -119,3 +123,12 @@ class Burgers1D(Problem):
         from pdeml.solvers.spectral import BurgersSpectralSolver
 
         return BurgersSpectralSolver(self, **options)
+
+    def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
+        """Residual ``u_t + u u_x − ν u_xx`` for one initial condition ``inputs["u0"]``.
+
+        See :func:`pdeml.problems.physics.burgers_periodic_physics`.
+        """
+        from pdeml.problems.physics import burgers_periodic_physics, inputs_field
+
+        return burgers_periodic_physics(self, inputs_field(self, inputs, "u0"))

@@ -10,7 +10,8 @@ negative, ``f = 1``, generated on 421×421 and downsampled by striding.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from pdeml.problems.base import (
     sample_rng,
 )
 from pdeml.problems.grf import NeumannGRF
+
+if TYPE_CHECKING:
+    from pdeml.problems.physics import PDEResidual
 
 COEFFICIENT_KINDS = ("piecewise", "lognormal")
 
@@ -160,3 +164,13 @@ class Darcy2D(Problem):
         from pdeml.solvers.finite_difference import DarcyFDSolver
 
         return DarcyFDSolver(self, **options)
+
+    def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
+        """Residual ``−∇·(a∇u) − f`` for one coefficient ``inputs["a"]``, ``u = 0`` on the boundary.
+
+        See :func:`pdeml.problems.physics.darcy_physics`, including why the strong form is
+        ill-defined on the jumps of the piecewise coefficient.
+        """
+        from pdeml.problems.physics import darcy_physics, inputs_field
+
+        return darcy_physics(self, inputs_field(self, inputs, "a"))
