@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from pdeml.nn.fourier import ACTIVATIONS, FNO
+from pdeml.nn.fourier import FNO
 from pdeml.problems.base import Problem
 from pdeml.surrogates.base import register_surrogate
-from pdeml.surrogates.neural import GridOperatorSurrogate
+from pdeml.surrogates.neural import GridOperatorSurrogate, check_grid_arguments
 
 VARIANTS = ("direct", "recurrent", "space-time")
 #: Zero padding of non-periodic directions as a fraction of the grid: the paper's 9 points
@@ -113,16 +113,8 @@ class FNOSurrogate(GridOperatorSurrogate):
         variant: str = "direct",
         outputs: Sequence[str] | None = None,
     ) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        check_grid_arguments("fno", problem, variant, VARIANTS, activation)
         dims = len(problem.spatial_dims())
-        if dims not in (1, 2):
-            raise ValueError(
-                f"fno: problem {problem.name!r} has {dims} spatial dimensions; "
-                "the FNO surrogate serves 1D and 2D grid problems"
-            )
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if variant == "recurrent":
             normalizer = "none"
         super().__init__(problem, normalizer=normalizer, outputs=outputs)

@@ -20,12 +20,11 @@ from typing import Any
 
 from torch import nn
 
-from pdeml.nn.fourier import ACTIVATIONS
 from pdeml.nn.multigrid import MgNO, default_levels
 from pdeml.problems.base import Problem
 from pdeml.surrogates.base import register_surrogate
 from pdeml.surrogates.fno import RecurrentOperator
-from pdeml.surrogates.neural import GridOperatorSurrogate
+from pdeml.surrogates.neural import GridOperatorSurrogate, check_grid_arguments
 
 VARIANTS = ("direct", "recurrent")
 
@@ -119,16 +118,8 @@ class MgNOSurrogate(GridOperatorSurrogate):
         variant: str = "direct",
         outputs: Sequence[str] | None = None,
     ) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        check_grid_arguments("mgno", problem, variant, VARIANTS, activation)
         dims = len(problem.spatial_dims())
-        if dims not in (1, 2):
-            raise ValueError(
-                f"mgno: problem {problem.name!r} has {dims} spatial dimensions; "
-                "the MgNO surrogate serves 1D and 2D grid problems"
-            )
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         _positive_int("channels", channels)
         _positive_int("layers", layers)
         if variant == "recurrent":

@@ -80,6 +80,24 @@ class FieldCodec:
         return out
 
 
+def check_grid_arguments(
+    surrogate: str, problem: Problem, variant: str, variants: Sequence[str], activation: str
+) -> None:
+    """Constructor checks shared by the grid operators: variant, dimension, activation."""
+    from pdeml.nn.fourier import ACTIVATIONS
+
+    if variant not in variants:
+        raise ValueError(f"variant must be one of {tuple(variants)}, got {variant!r}")
+    dims = len(problem.spatial_dims())
+    if dims not in (1, 2):
+        raise ValueError(
+            f"{surrogate}: problem {problem.name!r} has {dims} spatial dimensions; "
+            f"the {surrogate} surrogate serves 1D and 2D grid problems"
+        )
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+
+
 class NormalizedOperator(nn.Module):
     """``decode_y(network(encode_x(x)))``: raw fields in, raw fields out."""
 
