@@ -9,10 +9,12 @@ from pdeml.surrogates.base import (
 )
 from pdeml.surrogates.fno import FNOSurrogate
 from pdeml.surrogates.mgno import MgNOSurrogate
+from pdeml.surrogates.pinn import PINNSurrogate
 
 __all__ = [
     "FNOSurrogate",
     "MgNOSurrogate",
+    "PINNSurrogate",
     "Surrogate",
     "available_surrogates",
     "load_surrogate",
