@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numba
 import numpy as np
 
+from pdeml.problems.base import require_positive
 from pdeml.solvers.base import ReferenceSolver
 
 if TYPE_CHECKING:
@@ -425,13 +426,7 @@ class Lorenz96RK4Solver(ReferenceSolver):
         super().__init__(problem)
         if dt is None:
             dt = problem.dt
-        if (
-            isinstance(dt, bool)
-            or not isinstance(dt, (int, float, np.integer, np.floating))
-            or not math.isfinite(dt)
-            or dt <= 0
-        ):
-            raise ValueError(f"{self.name}: dt must be a finite number > 0, got {dt!r}")
+        require_positive(self.name, "dt", dt)
         self.dt = float(dt)
 
     def options(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numba
 import numpy as np
 
+from pdeml.problems.base import require_positive
 from pdeml.solvers.base import ReferenceSolver
 
 if TYPE_CHECKING:
@@ -170,13 +171,7 @@ class BurgersSpectralSolver(ReferenceSolver):
         super().__init__(problem)
         if dt is None:
             dt = self.DEFAULT_DT
-        if (
-            isinstance(dt, bool)
-            or not isinstance(dt, (int, float, np.integer, np.floating))
-            or not math.isfinite(dt)
-            or dt <= 0
-        ):
-            raise ValueError(f"{self.name}: dt must be a finite number > 0, got {dt!r}")
+        require_positive(self.name, "dt", dt)
         if not isinstance(dealias, (bool, np.bool_)):
             raise ValueError(f"{self.name}: dealias must be True or False, got {dealias!r}")
         self.dt = float(dt)

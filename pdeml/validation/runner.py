@@ -10,12 +10,9 @@ entries that finished. The runner then fills in the speed-up at equal accuracy, 
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
-import platform
-import subprocess
 import time
 import traceback
 from collections.abc import Mapping
@@ -25,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pdeml._version import __version__
+from pdeml.validation.environment import environment
 from pdeml.validation.suite import ProblemCase, Suite, SurrogateCase, load_suite
 
 ENTRIES = "entries"
@@ -45,52 +43,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-def environment() -> dict[str, Any]:
-    """pdeml version, commit, machine and device, for the report."""
-    import torch
-
-    try:
-        here = Path(__file__).resolve().parent
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
-        ).stdout
-        if dirty.strip():
-            commit += " (with uncommitted changes)"
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    device = f"CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU only"
-    return {
-        "pdeml_version": __version__,
-        "commit": commit,
-        "machine": platform.node(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "device": device,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
 
 
 def dataset_path(suite: Suite, case: ProblemCase) -> Path:

@@ -6,69 +6,32 @@ command that produced it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 
-def _commit() -> str:
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return sha + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _device() -> str:
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return f"CUDA: {torch.cuda.get_device_name(0)}"
-    except ImportError:
-        pass
-    return "CPU only"
-
-
 def header(title: str) -> str:
     """Markdown header: what, when, where, which commit, which command."""
     import numpy
 
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    from pdeml.validation.environment import environment
+
+    env = environment()
     command = "python " + " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]])
     return "\n".join(
         [
             f"# {title}",
             "",
-            f"- date: {now}",
-            f"- commit: {_commit()}",
-            f"- machine: {_cpu()}, {os.cpu_count()} logical cores, {platform.system()} "
+            f"- date: {env['date']}",
+            f"- commit: {env['commit']}",
+            f"- machine: {env['cpu']}, {env['cores']} logical cores, {platform.system()} "
             f"{platform.release()}",
-            f"- device: {_device()}",
-            f"- python {platform.python_version()}, numpy {numpy.__version__}",
+            f"- device: {env['device']}",
+            f"- python {env['python']}, numpy {numpy.__version__}, torch {env['torch']}",
             f"- command: `{command}`",
             "",
         ]

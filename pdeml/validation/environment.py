@@ -1,0 +1,62 @@
+"""Where a result was measured: pdeml version, commit, machine, device, date.
+
+One implementation for the validation reports and the benchmark scripts, so every committed
+number names its origin the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pdeml._version import __version__
+
+
+def environment() -> dict[str, Any]:
+    """pdeml version, commit, machine and device, for the report."""
+    import torch
+
+    try:
+        here = Path(__file__).resolve().parent
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=here,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=here,
+        ).stdout
+        if dirty.strip():
+            commit += " (with uncommitted changes)"
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    device = f"CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU only"
+    return {
+        "pdeml_version": __version__,
+        "commit": commit,
+        "machine": platform.node(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "device": device,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
