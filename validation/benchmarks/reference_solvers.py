@@ -99,7 +99,7 @@ def darcy_method_sweep(repeats: int) -> list[dict[str, object]]:
         row: dict[str, object] = {"points per side": n}
         for method in ("direct", "amg"):
             solve_darcy(a[0], 1.0, method)  # warm caches
-            seconds = best_time(lambda m=method: [solve_darcy(x, 1.0, m) for x in a], repeats)
+            seconds = best_time(lambda m=method, a=a: [solve_darcy(x, 1.0, m) for x in a], repeats)
             row[f"{method} ms/sample"] = 1e3 * seconds / len(a)
         rows.append(row)
     return rows
