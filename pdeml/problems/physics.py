@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -164,6 +165,13 @@ class PDEResidual:
         ``(u_fn, points) -> [m]``, the initial mismatch (``None`` for steady problems).
     boundary_sampler : callable
         ``(unit [m, d − 1] in [0, 1), rng) -> points [m, d]`` on the boundary.
+    parameters : dict of str to float
+        The scalar PDE parameters of this instance that a parametric method may vary
+        (``{"nu": ν}`` for Burgers, ``{"forcing": f}`` for Darcy).
+    equation_with : callable or None
+        ``parameters -> equation``: the residual with other parameter values, each a float
+        or a tensor ``[m]`` (one value per point, for a network that takes the parameter
+        as an input). ``None`` when the problem has no such parameters.
     """
 
     problem: str
@@ -176,6 +184,10 @@ class PDEResidual:
     boundary: Callable[[UFn, torch.Tensor], torch.Tensor]
     initial: Callable[[UFn, torch.Tensor], torch.Tensor] | None
     boundary_sampler: Callable[[np.ndarray, np.random.Generator], np.ndarray]
+    parameters: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    equation_with: (
+        Callable[[Mapping[str, Any]], Callable[[UFn, torch.Tensor], torch.Tensor]] | None
+    ) = None
 
     @property
     def dim(self) -> int:
@@ -186,13 +198,36 @@ class PDEResidual:
         """Lower and upper bounds of the domain box, one per coordinate."""
         return self.lower, self.upper
 
-    def residual(self, u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
+    def residual(
+        self,
+        u_fn: UFn,
+        points: torch.Tensor,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
         """PDE residual of ``u_fn`` at interior ``points`` ``[m, d]``, as ``[m]``.
 
         Zero for the exact solution. Points that do not require gradients are copied and
         made to; the result keeps the graph to ``u_fn``'s parameters.
+
+        Parameters
+        ----------
+        u_fn : callable
+            Candidate solution, points ``[m, d]`` to values ``[m, 1]``.
+        points : torch.Tensor
+            Interior points ``[m, d]``.
+        parameters : dict, optional
+            Values replacing some of :attr:`parameters`, each a float or a tensor ``[m]``
+            (one value per point). Default: the instance's own values.
         """
-        return self.equation(u_fn, points)
+        if not parameters:
+            return self.equation(u_fn, points)
+        unknown = sorted(set(parameters) - set(self.parameters))
+        if unknown or self.equation_with is None:
+            raise ValueError(
+                f"problem {self.problem!r}: unknown PDE parameter(s) "
+                f"{unknown or list(parameters)}; expected some of {sorted(self.parameters)}"
+            )
+        return self.equation_with({**self.parameters, **parameters})(u_fn, points)
 
     def boundary_residual(self, u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
         """Boundary-condition mismatch at boundary ``points`` (from :meth:`sample_boundary`).
@@ -276,7 +311,7 @@ class PDEResidual:
 
 
 # -- Burgers ----------------------------------------------------------------------------
-def _burgers_equation(nu: float) -> Callable[[UFn, torch.Tensor], torch.Tensor]:
+def _burgers_equation(nu: float | torch.Tensor) -> Callable[[UFn, torch.Tensor], torch.Tensor]:
     def equation(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
         points, u = _evaluate(u_fn, points)
         du = grad(u, points)
@@ -332,6 +367,8 @@ def burgers_periodic_physics(problem, u0: np.ndarray) -> PDEResidual:
         boundary=boundary,
         initial=_initial(interpolant),
         boundary_sampler=boundary_sampler,
+        parameters={"nu": float(problem.nu)},
+        equation_with=lambda values: _burgers_equation(values["nu"]),
     )
 
 
@@ -367,6 +404,8 @@ def burgers_dirichlet_physics(problem, u0: np.ndarray) -> PDEResidual:
         boundary=boundary,
         initial=_initial(interpolant),
         boundary_sampler=boundary_sampler,
+        parameters={"nu": float(problem.nu)},
+        equation_with=lambda values: _burgers_equation(values["nu"]),
     )
 
 
@@ -391,13 +430,17 @@ def darcy_physics(problem, a: np.ndarray) -> PDEResidual:
     """
     a = _one_field(problem, "a", a, 2)
     coefficient = BilinearInterpolant(a)
-    forcing = float(problem.forcing)
 
-    def equation(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
-        points, u = _evaluate(u_fn, points)
-        flux = coefficient(points)[:, None] * grad(u, points)
-        divergence = grad(flux[:, 0], points)[:, 0] + grad(flux[:, 1], points)[:, 1]
-        return -divergence - forcing
+    def equation_with(values: Mapping[str, Any]) -> Callable[[UFn, torch.Tensor], torch.Tensor]:
+        forcing = values["forcing"]
+
+        def equation(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
+            points, u = _evaluate(u_fn, points)
+            flux = coefficient(points)[:, None] * grad(u, points)
+            divergence = grad(flux[:, 0], points)[:, 0] + grad(flux[:, 1], points)[:, 1]
+            return -divergence - forcing
+
+        return equation
 
     def boundary(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
         _, u = _evaluate(u_fn, points)
@@ -417,10 +460,12 @@ def darcy_physics(problem, a: np.ndarray) -> PDEResidual:
         upper=(1.0, 1.0),
         periodic=(False, False),
         time_dependent=False,
-        equation=equation,
+        equation=equation_with({"forcing": float(problem.forcing)}),
         boundary=boundary,
         initial=None,
         boundary_sampler=boundary_sampler,
+        parameters={"forcing": float(problem.forcing)},
+        equation_with=equation_with,
     )
 
 

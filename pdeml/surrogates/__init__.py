@@ -9,11 +9,13 @@ from pdeml.surrogates.base import (
 )
 from pdeml.surrogates.fno import FNOSurrogate
 from pdeml.surrogates.mgno import MgNOSurrogate
+from pdeml.surrogates.pig import PIGSurrogate
 from pdeml.surrogates.pinn import PINNSurrogate
 
 __all__ = [
     "FNOSurrogate",
     "MgNOSurrogate",
+    "PIGSurrogate",
     "PINNSurrogate",
     "Surrogate",
     "available_surrogates",

@@ -247,6 +247,18 @@ def _arrays(entry: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
         return None
 
 
+def _goal_cell(goals: Mapping[str, Any]) -> str:
+    """``met: rel. L2 < 0.005`` / ``MISSED: ...`` for each goal of an entry."""
+    if not goals:
+        return "—"
+    parts = []
+    for metric, goal in goals.items():
+        label = METRIC_LABELS.get(metric, metric)
+        verdict = "met" if goal.get("met") else "MISSED"
+        parts.append(f"{verdict}: {label} < {format_number(goal.get('bound'), 3)}")
+    return "; ".join(parts)
+
+
 def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[Table, list[str]]:
     present = [m for e in entries for m in e.get("metrics") or {}]
     others = [m for m in METRIC_LABELS if m != "relative_l2"]
@@ -256,8 +268,8 @@ def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[Ta
     ]
     headers = ["Entry", "Method", "Status", "Field", "rel. L2 (mean ± std)"]
     headers += [f"{METRIC_LABELS.get(m, m)} (mean)" for m in others]
-    headers += ["Time / sample (ms)", "Device", "Training (s)", "Parameters", "Speed-up"]
-    numeric = [False] * 4 + [True] * (1 + len(others)) + [True, False, True, True, True]
+    headers += ["Time / sample (ms)", "Device", "Training (s)", "Parameters", "Speed-up", "Goal"]
+    numeric = [False] * 4 + [True] * (1 + len(others)) + [True, False, True, True, True, False]
     rows, notes, groups = [], [], []
     for group, entry in enumerate(entries):
         method = str(entry.get("surrogate", ""))
@@ -275,6 +287,7 @@ def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[Ta
             format_number(entry.get("train_seconds")),
             _count(entry.get("parameters")),
             cell,
+            _goal_cell(entry.get("goals") or {}),
         ]
         own = [f for f in fields if any(f in m for m in (entry.get("metrics") or {}).values())]
         for i, field in enumerate(own or ["—"]):

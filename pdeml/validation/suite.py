@@ -87,6 +87,8 @@ class SurrogateCase:
     hyperparameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     training: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     run: str | None = None
+    #: Accuracy goals: metric name -> upper bound on its mean (over samples and fields).
+    goal: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +107,20 @@ class Suite:
             if case.id == problem_id:
                 return case
         raise KeyError(problem_id)
+
+
+def _goal(goal: Mapping[str, Any], metrics: tuple[str, ...], where: str) -> dict[str, float]:
+    """Check ``goal = { metric = bound }``: known metrics of the suite, positive bounds."""
+    checked = {}
+    for metric, bound in goal.items():
+        if metric not in metrics:
+            raise ValueError(
+                f"{where}.goal: {metric!r} is not one of the suite's metrics {metrics}"
+            )
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not bound > 0:
+            raise ValueError(f"{where}.goal.{metric} must be a positive number, got {bound!r}")
+        checked[metric] = float(bound)
+    return checked
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -194,7 +210,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
     surrogates = []
     for i, raw in enumerate(data.get("surrogates", [])):
         where = f"{source}: surrogates[{i}]"
-        _known(raw, {"id", "problem", "name", "hyperparameters", "training", "run"}, where)
+        _known(raw, {"id", "problem", "name", "hyperparameters", "training", "run", "goal"}, where)
         if "problem" not in raw or "name" not in raw:
             raise ValueError(f"{where}: needs 'problem' and 'name'")
         if raw["problem"] not in ids:
@@ -211,6 +227,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
                 hyperparameters=_table(raw, "hyperparameters", where),
                 training=_table(raw, "training", where),
                 run=raw.get("run"),
+                goal=_goal(_table(raw, "goal", where), metrics, where),
             )
         )
     keys = [(s.problem, s.id) for s in surrogates]
