@@ -73,10 +73,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     seconds = ds.attrs.get("seconds_wall", float("nan"))
-    print(
-        f"wrote {args.out}: {len(ds)} samples of {problem.name} at resolution "
-        f"{problem.resolution} in {seconds:.1f} s"
-    )
+    where = f"at resolution {problem.resolution}" if problem.resolution else "on meshes"
+    print(f"wrote {args.out}: {len(ds)} samples of {problem.name} {where} in {seconds:.1f} s")
     ds.close()
     return 0
 
@@ -147,9 +145,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         overwrite=args.overwrite,
     )
+    where = f"at resolution {ds.problem.resolution}" if ds.problem.resolution else "on meshes"
     print(
-        f"wrote {args.out}: {len(ds)} samples of {ds.problem.name} at resolution "
-        f"{ds.problem.resolution} from {args.format} file {args.source}"
+        f"wrote {args.out}: {len(ds)} samples of {ds.problem.name} {where} "
+        f"from {args.format} file {args.source}"
     )
     ds.close()
     return 0
@@ -341,14 +340,15 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
 
     imp = sub.add_parser(
-        "import", help="convert a foreign file (FNO .mat, PDEBench, neuraloperator .pt, .npz)"
+        "import",
+        help="convert a foreign file (FNO .mat, PDEBench, neuraloperator .pt, .npz, meshes)",
     )
-    imp.add_argument("source", type=Path, help="the file to import")
+    imp.add_argument("source", type=Path, help="the file (or folder of meshes) to import")
     imp.add_argument(
         "--format",
         required=True,
-        choices=["fno-mat", "pdebench", "neuralop-pt", "arrays"],
-        help="layout of the file (docs/own_data.md)",
+        choices=["fno-mat", "pdebench", "neuralop-pt", "arrays", "meshes"],
+        help="layout of the file (docs/own_data.md); meshes: a folder of mesh files",
     )
     imp.add_argument(
         "--problem", required=True, help="what the data are: a preset name or TOML file"

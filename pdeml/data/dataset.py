@@ -65,7 +65,8 @@ class Dataset:
 
     @property
     def inputs(self) -> dict[str, np.ndarray]:
-        """Input fields loaded into memory as float64 arrays, sample axis first."""
+        """Input fields loaded into memory as float64 arrays (int64 for integer fields such
+        as mesh triangles), sample axis first."""
         return self._load(self.input_names)
 
     @property
@@ -74,7 +75,8 @@ class Dataset:
         return self._load(self.output_names)
 
     def _load(self, names: Sequence[str]) -> dict[str, np.ndarray]:
-        return {k: np.asarray(self.xr[k].values, dtype=np.float64) for k in names}
+        # Integer fields (mesh triangles, counts) keep an integer type.
+        return {k: _as_loaded(self.xr[k].values) for k in names}
 
     def subset(self, indices: Sequence[int] | np.ndarray | slice) -> Dataset:
         """The samples at ``indices`` (positions in this dataset), still lazy."""
@@ -148,6 +150,11 @@ class Dataset:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _as_loaded(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values)
+    return values.astype(np.int64) if values.dtype.kind in "iu" else values.astype(np.float64)
 
 
 def _stack(fields: dict[str, np.ndarray], names: Sequence[str], argument: str) -> np.ndarray:

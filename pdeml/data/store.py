@@ -63,7 +63,8 @@ def write_dataset(
     attrs : dict, optional
         Extra provenance (solver, seed, timings); stored JSON-encoded under ``pdeml_``.
     dtype : {"float32", "float64"}
-        Storage type of the fields (coordinates are always float64).
+        Storage type of the float fields (coordinates are always float64); fields the
+        problem's checks return as integers (mesh triangles, counts) are stored as int64.
     """
     import h5netcdf
 
@@ -92,7 +93,9 @@ def write_dataset(
                 for key, value in fields.items():
                     dims = (SAMPLE_DIM, *problem.field_dims(key))
                     chunks = (1, *value.shape[1:])  # one sample per chunk: fast random access
-                    var = f.create_variable(key, dims, data=value.astype(dtype), chunks=chunks)
+                    # Integer fields (mesh connectivity, counts) stay integers.
+                    data = value if value.dtype.kind in "iu" else value.astype(dtype)
+                    var = f.create_variable(key, dims, data=data, chunks=chunks)
                     var.attrs["role"] = role
             # pdeml's own keys come last so that extra attributes cannot replace them.
             meta = {

@@ -4,6 +4,7 @@ from pdeml.problems.base import Problem, available_problems, problem_class, regi
 from pdeml.problems.burgers import Burgers1D
 from pdeml.problems.burgers_dirichlet import BurgersDirichlet
 from pdeml.problems.darcy import Darcy2D
+from pdeml.problems.darcy_mesh import DarcyMesh
 from pdeml.problems.lorenz96 import Lorenz96
 from pdeml.problems.navier_stokes import NavierStokes2D
 
@@ -11,6 +12,7 @@ __all__ = [
     "Burgers1D",
     "BurgersDirichlet",
     "Darcy2D",
+    "DarcyMesh",
     "Lorenz96",
     "NavierStokes2D",
     "Problem",

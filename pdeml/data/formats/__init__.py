@@ -7,6 +7,7 @@ format          files                                    problems
 ``pdebench``    PDEBench ``.hdf5``                        burgers, darcy
 ``neuralop-pt`` neuraloperator ``.pt`` (``x``, ``y``)     any with one input, one output
 ``arrays``      ``.npz`` keyed by field name              any
+``meshes``      a folder of meshio files (one per sample) darcy_mesh
 =============== ======================================== ==============================
 
 :func:`import_dataset` reads a file onto a problem (a preset or a :class:`Problem`) and
@@ -23,6 +24,7 @@ from typing import Any
 from pdeml.data.dataset import Dataset
 from pdeml.data.formats._common import Imported, close, file_label, verify
 from pdeml.data.formats.fno_mat import export_fno_mat, read_fno_mat
+from pdeml.data.formats.meshes import export_meshes, read_meshes
 from pdeml.data.formats.neuralop import export_neuralop_pt, read_neuralop_pt
 from pdeml.data.formats.npz import export_arrays, read_arrays
 from pdeml.data.formats.pdebench import export_pdebench, read_pdebench
@@ -33,12 +35,14 @@ READERS: dict[str, Callable[..., Imported]] = {
     "pdebench": read_pdebench,
     "neuralop-pt": read_neuralop_pt,
     "arrays": read_arrays,
+    "meshes": read_meshes,
 }
 EXPORTERS: dict[str, Callable[..., Path]] = {
     "fno-mat": export_fno_mat,
     "pdebench": export_pdebench,
     "neuralop-pt": export_neuralop_pt,
     "arrays": export_arrays,
+    "meshes": export_meshes,
 }
 FORMATS = tuple(READERS)
 
@@ -83,8 +87,8 @@ def read_foreign(
     ----------
     source : str or Path
         The file to read.
-    format : {"fno-mat", "pdebench", "neuralop-pt", "arrays"}
-        Its layout.
+    format : {"fno-mat", "pdebench", "neuralop-pt", "arrays", "meshes"}
+        Its layout (``"meshes"``: ``source`` is a folder of mesh files).
     problem : Problem or str or Path
         What the data are: a problem, or a preset (built-in name or TOML file).
     size : str
@@ -203,12 +207,14 @@ __all__ = [
     "export_arrays",
     "export_dataset",
     "export_fno_mat",
+    "export_meshes",
     "export_neuralop_pt",
     "export_pdebench",
     "import_dataset",
     "read_arrays",
     "read_fno_mat",
     "read_foreign",
+    "read_meshes",
     "read_neuralop_pt",
     "read_pdebench",
     "resolve_problem",
