@@ -12,7 +12,8 @@ stored on 64².
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from pdeml.problems.base import (
     sample_rng,
 )
 from pdeml.problems.grf import PeriodicGRF
+
+if TYPE_CHECKING:
+    from pdeml.problems.physics import PDEResidual
 
 #: Relative tolerance on ``1/dt`` being a whole number (1/1e-4 = 10000.000000000002).
 _STEPS_TOLERANCE = 1e-9
@@ -209,6 +213,15 @@ class NavierStokes2D(Problem):
                 f"large for solver_resolution {self.solver_resolution}, use a smaller dt"
             )
         return {"w_in": np.ascontiguousarray(trajectory[:, :, ::stride, ::stride])}
+
+    def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
+        """The vorticity residual for one input sample, in stream-function form.
+
+        See :func:`pdeml.problems.physics.navier_stokes_physics`.
+        """
+        from pdeml.problems.physics import inputs_field, navier_stokes_physics
+
+        return navier_stokes_physics(self, inputs_field(self, inputs, "w_in"))
 
     def reference_solver(self, **options: Any):
         from pdeml.solvers.navier_stokes import NavierStokesSpectralSolver

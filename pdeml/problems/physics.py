@@ -172,6 +172,10 @@ class PDEResidual:
         ``parameters -> equation``: the residual with other parameter values, each a float
         or a tensor ``[m]`` (one value per point, for a network that takes the parameter
         as an input). ``None`` when the problem has no such parameters.
+    observe : callable or None
+        ``(u_fn, points) -> [m]``: the output field of the problem computed from the
+        candidate ``u_fn`` when the two differ (Navier–Stokes: ``u_fn`` is the stream
+        function ψ and the output the vorticity ``w = −Δψ``). ``None``: ``u_fn`` itself.
     """
 
     problem: str
@@ -188,6 +192,7 @@ class PDEResidual:
     equation_with: (
         Callable[[Mapping[str, Any]], Callable[[UFn, torch.Tensor], torch.Tensor]] | None
     ) = None
+    observe: Callable[[UFn, torch.Tensor], torch.Tensor] | None = None
 
     @property
     def dim(self) -> int:
@@ -228,6 +233,12 @@ class PDEResidual:
                 f"{unknown or list(parameters)}; expected some of {sorted(self.parameters)}"
             )
         return self.equation_with({**self.parameters, **parameters})(u_fn, points)
+
+    def output(self, u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
+        """The problem's output field at ``points`` from the candidate ``u_fn``, ``[m]``."""
+        if self.observe is None:
+            return _evaluate(u_fn, points)[1]
+        return self.observe(u_fn, points)
 
     def boundary_residual(self, u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
         """Boundary-condition mismatch at boundary ``points`` (from :meth:`sample_boundary`).
@@ -466,6 +477,116 @@ def darcy_physics(problem, a: np.ndarray) -> PDEResidual:
         boundary_sampler=boundary_sampler,
         parameters={"forcing": float(problem.forcing)},
         equation_with=equation_with,
+    )
+
+
+# -- Navier–Stokes ------------------------------------------------------------------------
+class PeriodicInterpolant2D:
+    """Trigonometric interpolant of values on a periodic ``N × N`` grid of the unit torus.
+
+    Exact at the grid points ``(i/N, j/N)``; evaluation costs ``O(m N)`` per point batch
+    after one FFT, through the separable sum ``Re Σ_kl c_kl e^{2πikx} e^{2πily}``.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        n = values.shape[0]
+        self.coefficients = torch.as_tensor(np.fft.fft2(values) / values.size)
+        self.frequencies = torch.as_tensor(np.fft.fftfreq(n, 1.0 / n))
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        k = self.frequencies.to(x.device)
+        ex = torch.exp(2j * math.pi * x[:, None].to(torch.float64) * k)
+        ey = torch.exp(2j * math.pi * y[:, None].to(torch.float64) * k)
+        c = self.coefficients.to(x.device)
+        return ((ex @ c) * ey).sum(dim=1).real.to(x.dtype)
+
+
+def _vorticity_parts(u_fn: UFn, points: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Points, ψ's velocity ``(ψ_y, −ψ_x)`` and ``w = −Δψ`` with its first derivatives."""
+    points, psi = _evaluate(u_fn, points)
+    dpsi = grad(psi, points)
+    psi_xx = grad(dpsi[:, 0], points)[:, 0]
+    psi_yy = grad(dpsi[:, 1], points)[:, 1]
+    w = -(psi_xx + psi_yy)
+    return points, dpsi[:, 1], -dpsi[:, 0], w
+
+
+def navier_stokes_physics(problem, w_in: np.ndarray) -> PDEResidual:
+    """Residual of :class:`~pdeml.problems.navier_stokes.NavierStokes2D` for one input.
+
+    The candidate ``u_fn`` is the stream function ψ(x, y, t); the vorticity is
+    ``w = −Δψ`` and the velocity ``(ψ_y, −ψ_x)``, so the flow is divergence-free by
+    construction and the residual is the vorticity equation
+
+        w_t + ψ_y w_x − ψ_x w_y − ν Δw − f
+
+    on ``[0, 1)² × [t_in, T]``, starting from the last input snapshot ``w_in[-1]`` (its
+    trigonometric interpolant). Periodicity is asked of ψ and ∇ψ across both pairs of
+    sides. Over long horizons a PINN of this residual is hard to train (the published
+    PINN studies of this flow keep to short horizons); set ``T`` a few units past ``t_in``.
+    """
+    w_in = _one_field(problem, "w_in", w_in, 3)
+    initial_w = PeriodicInterpolant2D(w_in[-1])
+    amplitude = float(problem.forcing_amplitude)
+    t0, t1 = float(problem.t_in), float(problem.T)
+
+    def equation_with(values: Mapping[str, Any]) -> Callable[[UFn, torch.Tensor], torch.Tensor]:
+        nu = values["nu"]
+
+        def equation(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
+            points, u, v, w = _vorticity_parts(u_fn, points)
+            dw = grad(w, points)
+            w_xx = grad(dw[:, 0], points)[:, 0]
+            w_yy = grad(dw[:, 1], points)[:, 1]
+            phase = 2 * math.pi * (points[:, 0] + points[:, 1])
+            forcing = amplitude * (torch.sin(phase) + torch.cos(phase))
+            return dw[:, 2] + u * dw[:, 0] + v * dw[:, 1] - nu * (w_xx + w_yy) - forcing
+
+        return equation
+
+    def observe(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
+        return _vorticity_parts(u_fn, points)[3]
+
+    def initial(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
+        at_t0 = torch.stack([points[:, 0], points[:, 1], torch.full_like(points[:, 0], t0)], 1)
+        return observe(u_fn, at_t0) - initial_w(points[:, 0], points[:, 1])
+
+    def boundary(u_fn: UFn, points: torch.Tensor) -> torch.Tensor:
+        # points carry (s, side, t) as (x, y, t) with x = s on y-sides and y = s on x-sides;
+        # compare ψ and ∇ψ at the two ends of each periodic direction.
+        s, t = points[:, 0], points[:, 2]
+        on_x = points[:, 1] < 0.5  # pairs (0, s) ~ (1, s) or (s, 0) ~ (s, 1)
+        zero, one = torch.zeros_like(s), torch.ones_like(s)
+        first = torch.stack([torch.where(on_x, zero, s), torch.where(on_x, s, zero), t], 1)
+        second = torch.stack([torch.where(on_x, one, s), torch.where(on_x, s, one), t], 1)
+        first, psi_a = _evaluate(u_fn, first)
+        second, psi_b = _evaluate(u_fn, second)
+        jump = (grad(psi_a, first) - grad(psi_b, second))[:, :2]
+        return torch.cat([(psi_a - psi_b)[:, None], jump], dim=1)
+
+    def boundary_sampler(unit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        # Column 1 is a flag (< 0.5: the x-direction pair), not a coordinate: the boundary
+        # residual above builds the two matching points from it.
+        s = unit[:, 0]
+        side = (rng.random(s.size) < 0.5).astype(np.float64) * 0.75
+        t = t0 + (t1 - t0) * unit[:, 1]
+        return np.stack([s, side, t], axis=1)
+
+    return PDEResidual(
+        problem=problem.name,
+        coordinates=("x", "y", "t_out"),
+        lower=(0.0, 0.0, t0),
+        upper=(1.0, 1.0, t1),
+        periodic=(True, True, False),
+        time_dependent=True,
+        equation=equation_with({"nu": float(problem.nu)}),
+        boundary=boundary,
+        initial=initial,
+        boundary_sampler=boundary_sampler,
+        parameters={"nu": float(problem.nu)},
+        equation_with=equation_with,
+        observe=observe,
     )
 
 

@@ -550,8 +550,9 @@ class PhysicsInformedSurrogate(Surrogate):
                     [values[k] for k in self.parameter_names], dtype=dtype, device=device
                 )
                 solution.extra = row.expand(points.shape[0], -1)
-            with torch.enable_grad():  # hard constraints differentiate u0's interpolant
-                out[name] = solution(points).detach().cpu().numpy().reshape(shape)
+            with torch.enable_grad():  # u0's interpolant and observe() differentiate
+                values_ = physics.output(solution, points)
+            out[name] = values_.detach().cpu().numpy().reshape(shape)
         return out
 
     def _monitor(

@@ -270,3 +270,80 @@ def test_collocation_is_seeded_and_inside_the_domain(method):
         physics.sample_collocation(4, seed=0, method="sobol")
     with pytest.raises(ValueError, match="seed"):
         physics.sample_collocation(4, seed=-1)
+
+
+# -- Navier–Stokes ---------------------------------------------------------------------------
+def _ns_problem(**changes):
+    from pdeml.problems import NavierStokes2D
+
+    settings = dict(resolution=16, solver_resolution=32, T=3, t_in=1, dt=1e-2)
+    return NavierStokes2D(**{**settings, **changes})
+
+
+def test_navier_stokes_residual_vanishes_for_exact_flows():
+    """Two exact solutions of w_t + u·∇w = νΔw + f: the decaying Taylor–Green cell
+    ψ = e^{−8π²νt} sin 2πx sin 2πy without forcing (w = 8π²ψ, so u·∇w = 0 and
+    w_t = νΔw), and the steady forced flow w = f / (8π²ν), ψ = w / (8π²), for which
+    νΔw = −f and again u·∇w = 0. Fourth derivatives by autograd in float64: round-off."""
+    nu = 0.01
+    free = _ns_problem(nu=nu, forcing_amplitude=0.0)
+    physics = free.physics({"w_in": np.zeros((1, 16, 16))})
+    points = physics.sample_collocation(200, 0)
+
+    def taylor_green(p):
+        x, y, t = p[:, 0], p[:, 1], p[:, 2]
+        decay = torch.exp(-8 * math.pi**2 * nu * t)
+        return (decay * torch.sin(2 * math.pi * x) * torch.sin(2 * math.pi * y))[:, None]
+
+    scale = 8 * math.pi**2  # |w| ~ 79 here; round-off is relative to it
+    assert physics.residual(taylor_green, points).abs().max().item() < 1e-10 * scale
+
+    forced = _ns_problem(nu=nu, forcing_amplitude=0.1)
+    physics = forced.physics({"w_in": np.zeros((1, 16, 16))})
+
+    def steady(p):
+        phase = 2 * math.pi * (p[:, 0] + p[:, 1])
+        w = 0.1 * (torch.sin(phase) + torch.cos(phase)) / (scale * nu)
+        return (w / scale)[:, None]
+
+    assert physics.residual(steady, points).abs().max().item() < 1e-12
+    # …and a wrong viscosity is seen (the parameter reaches the residual)
+    wrong = physics.residual(steady, points, {"nu": 2 * nu}).abs().max().item()
+    assert wrong > 0.05
+
+
+def test_navier_stokes_output_initial_and_periodic_conditions():
+    problem = _ns_problem()
+    grid = np.arange(16) / 16
+    w_last = np.cos(2 * np.pi * (grid[:, None] + 2 * grid[None, :]))
+    physics = problem.physics({"w_in": w_last[None]})
+
+    # ψ = cos(2π(x + 2y)) / (4π² · 5) has w = −Δψ = cos(2π(x + 2y)): zero initial mismatch.
+    def psi(p):
+        return (torch.cos(2 * math.pi * (p[:, 0] + 2 * p[:, 1])) / (20 * math.pi**2))[:, None]
+
+    initial = physics.initial_residual(psi, physics.sample_initial(50, 0))
+    assert initial.abs().max().item() < 1e-12
+    points = physics.sample_collocation(30, 1)
+    expected = torch.cos(2 * math.pi * (points[:, 0] + 2 * points[:, 1]))
+    torch.testing.assert_close(physics.output(psi, points), expected, rtol=0, atol=1e-12)
+    # periodic ψ: no jump; a ψ with a linear part in x: a jump in ψ across x = 0 ~ 1
+    boundary = physics.sample_boundary(40, 2)
+    assert physics.boundary_residual(psi, boundary).abs().max().item() < 1e-12
+
+    def tilted(p):
+        return psi(p) + p[:, :1]
+
+    assert physics.boundary_residual(tilted, boundary).abs().max().item() > 0.5
+
+
+def test_pinn_serves_navier_stokes():
+    import pdeml
+
+    problem = _ns_problem(T=2)
+    tiny = dict(width=8, depth=2, n_collocation=64, n_boundary=16, n_initial=16)
+    pinn = pdeml.make_surrogate("pinn", problem, adam_steps=2, lbfgs_steps=0, **tiny)
+    assert not pinn.uses_hard_constraints  # periodic: soft conditions
+    out = pinn.solve(problem.sample_inputs(1, 0))
+    problem.check_outputs(out)
+    assert out["w_out"].shape == (1, 1, 16, 16)

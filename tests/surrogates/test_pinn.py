@@ -22,7 +22,7 @@ def burgers():
     return BurgersDirichlet(resolution=33, n_t=5)
 
 
-@pytest.mark.parametrize("name", ["lorenz96", "navier_stokes"])
+@pytest.mark.parametrize("name", ["lorenz96"])
 def test_problems_without_a_residual_are_refused_at_construction(name):
     problem = pdeml.problems.problem_class(name)()
     with pytest.raises(ValueError, match="no PDE residual"):
