@@ -90,7 +90,14 @@ def deepxde_run(
     model.compile("adam", lr=1e-3)
     model.train(iterations=adam, display_every=max(adam, 1), verbose=0)
     if lbfgs:
-        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs)
+        # The same L-BFGS as pdeml's: history 50, our tolerances, at most `lbfgs` iterations.
+        config = dde.optimizers.config
+        config.set_LBFGS_options(maxcor=50, ftol=1e-15, gtol=1e-12, maxiter=lbfgs)
+        # DeepXDE (pytorch backend) fixes the iterations per optimiser call when it is
+        # imported, min(1000, 15000): set_LBFGS_options(maxiter=k) alone would still run
+        # 1000 iterations in one call for k < 1000. Align the per-call budget.
+        config.LBFGS_options["iter_per_step"] = lbfgs
+        config.LBFGS_options["fun_per_step"] = config.LBFGS_options["maxfun"]
         model.compile("L-BFGS")
         model.train(display_every=max(lbfgs, 1), verbose=0)
     elapsed = time.perf_counter() - start
