@@ -316,6 +316,7 @@ def _specs(suite: Suite, out: Path, paths: dict[str, Path]) -> list[dict[str, An
                             "hyperparameters": dict(s.hyperparameters),
                             "training": dict(s.training),
                             "run": s.run,
+                            "goal": dict(s.goal),
                         },
                     }
                 )

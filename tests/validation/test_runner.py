@@ -20,6 +20,8 @@ def tiny_suite(tmp_path, **surrogate_overrides):
         "name": "fno",
         "hyperparameters": {"modes": 4, "width": 8},
         "training": {"epochs": 2},
+        # one goal that a 2-epoch FNO meets and one it cannot
+        "goal": {"relative_l2": 2.0, "max_error": 1e-9},
         **surrogate_overrides,
     }
     return {
@@ -77,6 +79,16 @@ def test_report_files_and_numbers(finished):
     assert float(results["mean"][rows.values][0]) == pytest.approx(errors.mean())
     results.close()
     assert f"{errors.mean():.4g}" in (out / "report.md").read_text()
+
+
+def test_goals_are_checked_and_reported(finished):
+    _, out, _ = finished
+    goals = entry(out, "darcy__fno")["goals"]
+    l2 = entry(out, "darcy__fno")["metrics"]["relative_l2"]["u"]["mean"]
+    assert goals["relative_l2"] == {"bound": 2.0, "value": pytest.approx(l2), "met": True}
+    assert goals["max_error"]["met"] is False and goals["max_error"]["value"] > 1e-9
+    text = (out / "report.md").read_text()
+    assert "met: rel. L2 < 2" in text and "MISSED" in text
 
 
 def test_reference_ladder_converges(finished):
@@ -140,6 +152,8 @@ def test_speedup_at_equal_accuracy_by_hand():
         (lambda s: s["problems"][0].update(n_train=0), "n_train"),
         (lambda s: s["problems"][0]["set"].update(resolution=16), "resolution 16"),
         (lambda s: s.update(colour="red"), "unknown key"),
+        (lambda s: s["surrogates"][0].update(goal={"l7": 1.0}), "goal"),
+        (lambda s: s["surrogates"][0].update(goal={"relative_l2": -1}), "positive number"),
     ],
 )
 def test_suite_mistakes_are_named(tmp_path, change, match):
@@ -150,8 +164,12 @@ def test_suite_mistakes_are_named(tmp_path, change, match):
 
 
 def test_committed_suites_parse():
-    for name in ("smoke", "quick", "paper"):
-        assert load_suite(f"validation/suites/{name}.toml").name == name
+    from pathlib import Path
+
+    files = sorted(Path("validation/suites").glob("*.toml"))
+    assert len(files) >= 5
+    for file in files:
+        assert load_suite(file).name == file.stem
 
 
 def test_cli_validate_reports_suite_mistakes(tmp_path, capsys):
