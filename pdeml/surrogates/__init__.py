@@ -9,12 +9,16 @@ from pdeml.surrogates.base import (
 )
 from pdeml.surrogates.fno import FNOSurrogate
 from pdeml.surrogates.mgno import MgNOSurrogate
+from pdeml.surrogates.mmgp import MMGPSurrogate
+from pdeml.surrogates.pca_gp import PCAGPSurrogate
 from pdeml.surrogates.pig import PIGSurrogate
 from pdeml.surrogates.pinn import PINNSurrogate
 
 __all__ = [
     "FNOSurrogate",
+    "MMGPSurrogate",
     "MgNOSurrogate",
+    "PCAGPSurrogate",
     "PIGSurrogate",
     "PINNSurrogate",
     "Surrogate",
