@@ -132,3 +132,22 @@ class Burgers1D(Problem):
         from pdeml.problems.physics import burgers_periodic_physics, inputs_field
 
         return burgers_periodic_physics(self, inputs_field(self, inputs, "u0"))
+
+    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> Any:
+        """The spectral form of this problem for a batch of inputs (Neural Spectral Method).
+
+        Parameters
+        ----------
+        inputs : dict
+            ``{"u0": array}``, a batch (sample axis first) or one sample.
+        modes : int or (int, int), optional
+            Basis sizes (32 Fourier modes in x, 32 Chebyshev modes in t by default).
+
+        Returns
+        -------
+        pdeml.problems.spectral_forms.BurgersForm
+            See :mod:`pdeml.problems.spectral_forms`.
+        """
+        from pdeml.problems.spectral_forms import burgers_form
+
+        return burgers_form(self, inputs, modes)

@@ -174,3 +174,22 @@ class Darcy2D(Problem):
         from pdeml.problems.physics import darcy_physics, inputs_field
 
         return darcy_physics(self, inputs_field(self, inputs, "a"))
+
+    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> Any:
+        """The spectral form of this problem for a batch of inputs (Neural Spectral Method).
+
+        Parameters
+        ----------
+        inputs : dict
+            ``{"a": array}``, a batch (sample axis first) or one sample.
+        modes : int or (int, int), optional
+            Basis sizes (24 free coefficients per direction by default).
+
+        Returns
+        -------
+        pdeml.problems.spectral_forms.DarcyForm
+            See :mod:`pdeml.problems.spectral_forms`.
+        """
+        from pdeml.problems.spectral_forms import darcy_form
+
+        return darcy_form(self, inputs, modes)

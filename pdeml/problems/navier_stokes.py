@@ -227,3 +227,23 @@ class NavierStokes2D(Problem):
         from pdeml.solvers.navier_stokes import NavierStokesSpectralSolver
 
         return NavierStokesSpectralSolver(self, **options)
+
+    def spectral_form(self, inputs: Any, modes: Any = None) -> Any:
+        """The spectral form of this problem for a batch of inputs (Neural Spectral Method).
+
+        Parameters
+        ----------
+        inputs : dict
+            ``{"w_in": array}``, a batch (sample axis first) or one sample; the last
+            snapshot is the initial condition at ``t = t_in``.
+        modes : int or (int, int, int), optional
+            Fourier modes in ``x`` and ``y`` and Chebyshev modes in ``t`` (16, 16, 12).
+
+        Returns
+        -------
+        pdeml.problems.spectral_forms.NavierStokesForm
+            See :mod:`pdeml.problems.spectral_forms`.
+        """
+        from pdeml.problems.spectral_forms import navier_stokes_form
+
+        return navier_stokes_form(self, inputs, modes)

@@ -10,6 +10,7 @@ from pdeml.surrogates.base import (
 from pdeml.surrogates.fno import FNOSurrogate
 from pdeml.surrogates.mgno import MgNOSurrogate
 from pdeml.surrogates.mmgp import MMGPSurrogate
+from pdeml.surrogates.nsm import NSMSurrogate
 from pdeml.surrogates.pca_gp import PCAGPSurrogate
 from pdeml.surrogates.pig import PIGSurrogate
 from pdeml.surrogates.pinn import PINNSurrogate
@@ -18,6 +19,7 @@ __all__ = [
     "FNOSurrogate",
     "MMGPSurrogate",
     "MgNOSurrogate",
+    "NSMSurrogate",
     "PCAGPSurrogate",
     "PIGSurrogate",
     "PINNSurrogate",

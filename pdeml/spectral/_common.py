@@ -1,0 +1,100 @@
+"""Helpers shared by the bases: numpy/torch dispatch and applying maps along one axis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+Array = Any  # numpy.ndarray or torch.Tensor
+
+
+def is_torch(x: Array) -> bool:
+    """Whether ``x`` is a torch tensor (else it is treated as a numpy array)."""
+    return isinstance(x, torch.Tensor)
+
+
+def as_array(x: Array) -> Array:
+    """``x`` unchanged if it is a tensor, else as a numpy array."""
+    return x if is_torch(x) else np.asarray(x)
+
+
+def along(x: Array, axis: int, fn: Callable[[Array], Array]) -> Array:
+    """Apply ``fn`` (acting on the last axis) along ``axis`` of ``x``."""
+    if is_torch(x):
+        return torch.movedim(fn(torch.movedim(x, axis, -1)), -1, axis)
+    return np.moveaxis(fn(np.moveaxis(x, axis, -1)), -1, axis)
+
+
+def matmul_last(x: Array, matrix: np.ndarray) -> Array:
+    """``x @ matrix.T`` on the last axis, with ``matrix`` cast to ``x``'s backend and dtype."""
+    if is_torch(x):
+        real = x.real.dtype if x.is_complex() else x.dtype
+        m = torch.as_tensor(matrix, dtype=real, device=x.device)
+        if x.is_complex():
+            m = m.to(x.dtype)
+        return x @ m.T
+    return x @ matrix.T
+
+
+def pad_or_truncate(x: Array, size: int) -> Array:
+    """Keep the first ``size`` entries of the last axis, padding with zeros if shorter."""
+    n = x.shape[-1]
+    if n >= size:
+        return x[..., :size]
+    if is_torch(x):
+        return torch.cat([x, x.new_zeros((*x.shape[:-1], size - n))], dim=-1)
+    pad = np.zeros((*x.shape[:-1], size - n), dtype=x.dtype)
+    return np.concatenate([x, pad], axis=-1)
+
+
+def check_axis_size(x: Array, axis: int, name: str) -> int:
+    """Length of ``x`` along ``axis``; ``ValueError`` naming ``name`` if the axis is missing."""
+    if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{name}: axis {axis} out of range for an array of shape {tuple(x.shape)}")
+    return int(x.shape[axis])
+
+
+def apply_matrix(x: Array, matrix: np.ndarray, axis: int, real_part: bool = False) -> Array:
+    """``matrix @ x`` along ``axis`` for real or complex ``x`` and ``matrix``.
+
+    With ``real_part`` the real part of the product is returned (synthesis of a real
+    function from Fourier coefficients), computed without forming the imaginary part.
+    Dense products beat FFTs for the small mode counts of a neural spectral network.
+    """
+    cplx = np.iscomplexobj(matrix)
+    mr = np.ascontiguousarray(matrix.real)
+    mi = np.ascontiguousarray(matrix.imag) if cplx else None
+
+    def fn(v: Array) -> Array:
+        if not is_torch(v):
+            out = v @ matrix.T
+            return out.real if real_part else out
+        real = v.real.dtype if v.is_complex() else v.dtype
+        tr = torch.as_tensor(mr, dtype=real, device=v.device).T
+        if not cplx:
+            if v.is_complex():
+                out = torch.complex(v.real @ tr, v.imag @ tr)
+                return out.real if real_part else out
+            return v @ tr
+        ti = torch.as_tensor(mi, dtype=real, device=v.device).T
+        if v.is_complex():
+            re = v.real @ tr - v.imag @ ti
+            if real_part:
+                return re
+            return torch.complex(re, v.real @ ti + v.imag @ tr)
+        if real_part:
+            return v @ tr
+        return torch.complex(v @ tr, v @ ti)
+
+    return along(x, axis, fn)
+
+
+def cached(owner: object, key: tuple, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """A matrix stored on ``owner`` (per instance, so it dies with the basis); do not modify."""
+    store = owner.__dict__.setdefault("_matrices", {})
+    if key not in store:
+        store[key] = make()
+    return store[key]

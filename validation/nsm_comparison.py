@@ -1,0 +1,252 @@
+"""NSM against PINN-loss baselines and the reference solver, at equal training time.
+
+For Burgers (periodic, T = 0.2) and Darcy (log-normal, smooth) in their quick sizes it trains,
+each for the same wall-clock budget and without solution data:
+
+* ``nsm``: the Neural Spectral Method (spectral loss);
+* ``nsm-collocation``: the same network trained with a finite-difference collocation
+  (PINN-type) loss on a uniform grid;
+* ``fno-pinn``: the FNO of :mod:`pdeml.nn.fourier` on a grid, initial/boundary conditions
+  imposed exactly (``u = u0 + t N``, ``u = x(1−x)y(1−y) N``), trained with the same
+  finite-difference residual;
+
+then scores each against the reference solver, times inference, and runs the reference
+solver at coarser resolutions to find the cheapest setting that is as accurate as the
+NSM. Usage::
+
+    python validation/nsm_comparison.py --budget 60 --out validation/reports/nsm_quick.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import platform
+import subprocess
+import time
+
+import numpy as np
+import torch
+
+from pdeml.nn.fourier import FNO
+from pdeml.problems import Burgers1D, Darcy2D
+from pdeml.surrogates.nsm import NSMSurrogate
+
+
+def rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
+    d = (pred - ref).reshape(len(ref), -1)
+    return float(
+        np.mean(np.linalg.norm(d, axis=1) / np.linalg.norm(ref.reshape(len(ref), -1), axis=1))
+    )
+
+
+def reference_set(problem, n, seed):
+    inputs = problem.sample_inputs(n, seed, resolution=problem.solver_resolution)
+    outputs = problem.reference_solver().solve(inputs)
+    r, s = problem.solver_resolution, problem.resolution
+    return problem.restrict(inputs, r, s), problem.restrict(outputs, r, s), inputs
+
+
+def timed(fn, repeats=3):
+    best = float("inf")
+    out = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return out, best
+
+
+# -- FNO trained with a PINN loss on a grid ------------------------------------------------
+def fno_pinn(problem, budget, n_train, seed, modes, width):
+    torch.manual_seed(seed)
+    train = problem.sample_inputs(n_train, seed)
+    form = problem.spectral_form(train, modes=8)  # only for fd_residual
+    if isinstance(problem, Burgers1D):
+        nt = 32
+        t = torch.linspace(0, problem.T, nt + 1)
+
+        def field(u0):  # [b, nx] -> [b, 1, nx, nt + 1]
+            return u0[:, None, :, None].expand(-1, 1, -1, nt + 1)
+
+        net = FNO(1, 1, [modes, modes], width=width, padding=[0, 0.25], periodic=[True, False])
+
+        def predict(u0):
+            n = net(field(u0))[:, 0]  # [b, nx, nt + 1]
+            return (u0[:, :, None] + t / problem.T * n).transpose(1, 2)  # [b, nt + 1, nx]
+
+        def loss_fn(u0):
+            return (form.fd_residual(predict(u0)) ** 2).mean()
+
+        x_all = torch.as_tensor(train["u0"], dtype=torch.float32)
+
+        def outputs(u0):
+            return predict(u0)[:, -1]
+    else:
+        r = problem.resolution
+        x = torch.linspace(0, 1, r)
+        bubble = (x * (1 - x))[:, None] * (x * (1 - x))[None, :] * 16
+        net = FNO(1, 1, [modes, modes], width=width, padding=[0.1, 0.1], periodic=[False, False])
+
+        def predict(a):
+            return 0.1 * bubble * net(torch.log(a)[:, None])[:, 0]
+
+        def loss_fn(a):
+            return (form.fd_residual(predict(a), a) ** 2).mean()
+
+        x_all = torch.as_tensor(train["a"], dtype=torch.float32)
+        outputs = predict
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    start, steps = time.perf_counter(), 0
+    generator = torch.Generator().manual_seed(seed)
+    while (elapsed := time.perf_counter() - start) < budget:
+        for group in optimizer.param_groups:  # cosine over the budget, as for the NSM
+            group["lr"] = 0.5e-3 * (1.0 + math.cos(math.pi * elapsed / budget))
+        index = torch.randint(0, n_train, (16,), generator=generator)
+        loss = loss_fn(x_all[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        steps += 1
+    train_time = time.perf_counter() - start
+
+    @torch.no_grad()
+    def solve(inputs):
+        key = "u0" if isinstance(problem, Burgers1D) else "a"
+        return outputs(torch.as_tensor(inputs[key], dtype=torch.float32)).double().numpy()
+
+    return solve, train_time, steps
+
+
+# -- the reference solver's accuracy against its cost --------------------------------------
+def reference_sweep(problem, fine_inputs, ref):
+    rows = []
+    r = problem.solver_resolution
+    if isinstance(problem, Burgers1D):
+        settings = [(n, dt) for n in (32, 64) for dt in (2e-2, 1e-2, 5e-3, 1e-3)]
+    else:
+        settings = [(n, None) for n in (9, 17, 33, 65)]
+    for n, dt in settings:
+        coarse = problem.restrict(fine_inputs, r, n)
+        solver = problem.reference_solver(**({"dt": dt} if dt else {}))
+        out, seconds = timed(lambda solver=solver, coarse=coarse: solver.solve(coarse))
+        if n >= problem.resolution:
+            pred = problem.restrict(out, n, problem.resolution)["u"]
+            target = ref
+        else:
+            pred = out["u"]
+            target = problem.restrict({"u": ref}, problem.resolution, n)["u"]
+        rows.append((n, dt, rel_l2(pred, target), seconds / len(ref)))
+    return rows
+
+
+def run(problem, name, budget, n_test, n_train, nsm_kwargs, fno_kwargs, threads):
+    inputs, ref, fine = reference_set(problem, n_test, 10_000)
+    ref = ref["u"]
+    lines = [f"## {name}", "", f"Problem: `{problem!r}`", ""]
+    lines += [
+        "| method | rel. L2 (mean ± std) | training s | steps | inference s/sample |",
+        "|---|---|---|---|---|",
+    ]
+    results = {}
+    # The reference solver's numba/OpenMP runtime can raise torch's thread count; on a
+    # shared machine oversubscription made training ~7x slower (measured), so pin it.
+    torch.set_num_threads(threads)
+    for label, loss in (("nsm", "spectral"), ("nsm-collocation", "collocation")):
+        model = NSMSurrogate(problem, loss=loss, **nsm_kwargs)
+        model.fit(
+            n_train=n_train, steps=10**6, batch_size=16, lr=3e-3, time_limit=budget, device="cpu"
+        )
+        pred, seconds = timed(lambda model=model: model.solve(inputs)["u"])
+        errs = _errors(pred, ref)
+        results[label] = errs[0]
+        lines.append(
+            f"| {label} | {errs[0]:.2e} ± {errs[1]:.1e} | {model.training['seconds']:.0f} | "
+            f"{model.training['steps']} | {seconds / n_test:.1e} |"
+        )
+    solve, train_time, steps = fno_pinn(problem, budget, n_train, 0, **fno_kwargs)
+    pred, seconds = timed(lambda: solve(inputs))
+    errs = _errors(pred, ref)
+    results["fno-pinn"] = errs[0]
+    lines.append(
+        f"| fno-pinn | {errs[0]:.2e} ± {errs[1]:.1e} | {train_time:.0f} | {steps} | "
+        f"{seconds / n_test:.1e} |"
+    )
+    lines += ["", "Reference solver at coarser settings (error against the fine reference):", ""]
+    lines += ["| grid | dt | rel. L2 | s/sample |", "|---|---|---|---|"]
+    for n, dt, err, sec in reference_sweep(problem, fine, ref):
+        lines.append(f"| {n} | {dt if dt else '-'} | {err:.2e} | {sec:.1e} |")
+    lines.append("")
+    return lines, results
+
+
+def _errors(pred, ref):
+    d = (pred - ref).reshape(len(ref), -1)
+    e = np.linalg.norm(d, axis=1) / np.linalg.norm(ref.reshape(len(ref), -1), axis=1)
+    return float(e.mean()), float(e.std())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", type=float, default=60.0, help="training seconds per model")
+    parser.add_argument("--n-test", type=int, default=16)
+    parser.add_argument("--n-train", type=int, default=256)
+    parser.add_argument("--problems", default="burgers,darcy")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
+    parser.add_argument("--out", default="validation/reports/nsm_quick.md")
+    args = parser.parse_args()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    lines = [
+        "# NSM against PINN-loss baselines (quick)",
+        "",
+        f"Date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit} "
+        f"(uncommitted changes), machine {platform.node()} ({platform.processor() or 'cpu'}), "
+        f"CPU only, torch threads {args.threads}; the CPU was shared with other jobs, "
+        "so timings are noisy.",
+        "",
+        f"Command: `python validation/nsm_comparison.py --budget {args.budget:g} "
+        f"--n-test {args.n_test} --n-train {args.n_train} --problems {args.problems} "
+        f"--threads {args.threads}`",
+        "",
+        f"Every model trains for the same wall-clock budget ({args.budget:g} s) on inputs drawn "
+        "from the problem, with no solution data; errors are against the reference solver on "
+        f"{args.n_test} test inputs.",
+        "",
+    ]
+    for name in args.problems.split(","):
+        if name == "burgers":
+            problem = Burgers1D(T=0.2, resolution=64, solver_resolution=256)
+            nsm_kwargs = dict(modes=(16, 16), kept=8, width=16, layers=3)
+            fno_kwargs = dict(modes=12, width=16)
+        elif name == "darcy":
+            problem = Darcy2D(
+                coefficient="lognormal", resolution=33, solver_resolution=129, n_modes=8
+            )
+            nsm_kwargs = dict(modes=12, kept=8, width=16, layers=3)
+            fno_kwargs = dict(modes=8, width=16)
+        else:
+            raise SystemExit(f"--problems: unknown {name!r}; expected burgers, darcy")
+        part, results = run(
+            problem,
+            name,
+            args.budget,
+            args.n_test,
+            args.n_train,
+            nsm_kwargs,
+            fno_kwargs,
+            args.threads,
+        )
+        lines += part
+        best = min(results["nsm-collocation"], results["fno-pinn"])
+        lines += [f"Error ratio best PINN-loss baseline / NSM: {best / results['nsm']:.1f}x", ""]
+        print("\n".join(part), flush=True)
+    with open(args.out, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
