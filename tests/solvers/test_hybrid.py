@@ -1,0 +1,222 @@
+"""Verification of the hybrid (slow-only, closure) Lorenz96 solver.
+
+Short runs of a few members: seconds on 2 cores once numba's cache holds the kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pdeml.closures import make_closure
+from pdeml.closures.polynomial import PolynomialClosure
+from pdeml.problems import Lorenz96
+from pdeml.solvers.hybrid import HybridLorenz96Solver, hybrid_rk4_polynomial
+from pdeml.solvers.ode import lorenz96_rk4, lorenz96_rk4_numpy
+
+LORENZ_1996 = {"K": 36, "J": 10, "F": 10.0, "dt": 0.005, "save_every": 10}
+WILKS_2005 = {"K": 8, "J": 32, "F": 20.0, "dt": 0.001, "save_every": 50}
+SETTINGS = pytest.mark.parametrize("setting", [LORENZ_1996, WILKS_2005], ids=["L96", "Wilks"])
+
+
+def polynomial(coefficients) -> PolynomialClosure:
+    """A polynomial closure with given coefficients (set, not fitted)."""
+    closure = make_closure("polynomial", degree=len(coefficients) - 1)
+    closure.coefficients = np.asarray(coefficients, dtype=float)
+    closure.fitted = True
+    return closure
+
+
+def single_scale_rk4(x0: np.ndarray, F: float, dt: float, steps: int) -> np.ndarray:
+    """Single-scale Lorenz96 with textbook RK4, written here from the equations."""
+
+    def f(x):
+        return (np.roll(x, -1, 1) - np.roll(x, 2, 1)) * np.roll(x, 1, 1) - x + F
+
+    x = x0.copy()
+    for _ in range(steps):
+        k1 = f(x)
+        k2 = f(x + dt / 2 * k1)
+        k3 = f(x + dt / 2 * k2)
+        k4 = f(x + dt * k3)
+        x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x
+
+
+@SETTINGS
+@pytest.mark.parametrize("backend", ["numba", "numpy", "torch"])
+def test_zero_closure_is_the_two_scale_solver_without_coupling(setting, backend):
+    # h = 0 decouples the scales: the two-scale reference then integrates the single-scale
+    # X equation, and the hybrid with c = 0 must give the same X. Both kernels do the same
+    # operations in the same order, so the match is to round-off; it is bitwise on this
+    # machine, and 1e-12 relative over one time unit allows other compilers' rounding
+    # amplified by the chaos (leading exponent ~2 per time unit at F = 20).
+    problem = Lorenz96(**setting, T=1.0, spinup=3.0)
+    inputs = problem.sample_inputs(3, seed=0)
+    hybrid = HybridLorenz96Solver(problem, make_closure("none"), dt=problem.dt, backend=backend)
+    x = hybrid.solve(inputs)["X"]
+    steps = dict(dt=problem.dt, n_save=problem.n_save, save_every=problem.save_every)
+    reference, _ = lorenz96_rk4(inputs["X0"], inputs["Y0"], F=problem.F, h=0.0, b=10, c=10, **steps)
+    assert x.shape == reference.shape == (3, problem.n_save, problem.K)
+    np.testing.assert_allclose(x, reference, rtol=0, atol=1e-12 * np.abs(reference).max())
+    numpy_ref, _ = lorenz96_rk4_numpy(
+        inputs["X0"], inputs["Y0"], F=problem.F, h=0.0, b=10, c=10, **steps
+    )
+    np.testing.assert_allclose(x, numpy_ref, rtol=0, atol=1e-12 * np.abs(reference).max())
+
+
+def test_zero_closure_matches_an_independent_single_scale_rk4():
+    # Written from the equations in this file: it happens to round alike (bitwise equal on
+    # this machine), but a different operation order may differ by round-off amplified by
+    # the chaos over 0.5 time units; 1e-11 allows that and catches any wrong term.
+    problem = Lorenz96(**WILKS_2005, T=0.5, spinup=3.0)
+    x0 = problem.sample_inputs(4, seed=1)["X0"]
+    x = HybridLorenz96Solver(problem, make_closure("none"), dt=0.005).integrate(x0, 0.5, 0.5)
+    expected = single_scale_rk4(x0, problem.F, 0.005, 100)
+    np.testing.assert_allclose(x[:, -1], expected, rtol=0, atol=1e-11 * np.abs(expected).max())
+
+
+def test_constant_closure_is_extra_forcing():
+    # c(X) = a_0 enters exactly like F: hybrid(F, a_0) = hybrid(F + a_0, 0) up to the rounding
+    # of F + a_0 (one ulp per stage), amplified over 0.5 time units.
+    problem = Lorenz96(**LORENZ_1996, T=0.5, spinup=2.0)
+    shifted = Lorenz96(**{**LORENZ_1996, "F": 12.5}, T=0.5, spinup=2.0)
+    x0 = problem.sample_inputs(3, seed=2)["X0"]
+    a = HybridLorenz96Solver(problem, polynomial([2.5])).integrate(x0, 0.5)
+    b = HybridLorenz96Solver(shifted, make_closure("none")).integrate(x0, 0.5)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-11 * np.abs(b).max())
+
+
+@SETTINGS
+def test_numba_and_torch_paths_agree_for_a_polynomial_closure(setting):
+    # Two implementations of the same RK4 (numba kernel with Horner inside, torch loop with
+    # the closure called per stage). The order of the degree-4 closure's operations is the
+    # same, so agreement is to round-off (bitwise here); 1e-11 over one time unit.
+    problem = Lorenz96(**setting, T=1.0, spinup=2.0)
+    x0 = problem.sample_inputs(5, seed=3)["X0"]
+    closure = polynomial([0.34, -0.6, 0.01, 3e-4, -2e-5])  # Wilks-like magnitudes
+    a = HybridLorenz96Solver(problem, closure, backend="numba").integrate(x0, 1.0)
+    assert np.all(np.isfinite(a))
+    for backend in ("torch", "numpy"):
+        b = HybridLorenz96Solver(problem, closure, backend=backend).integrate(x0, 1.0)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-11 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy", "torch"])
+def test_observed_order_of_convergence_is_four(backend):
+    # Slow ring with a nonlinear closure over 0.2 time units (short, so the chaos amplifies
+    # every step size's error by the same factor). Reference at dt = 1e-4. Measured: errors
+    # 2.9e-5 (dt = 0.02) to 7.3e-9 (dt = 0.0025), slope 3.99 on both backends; ±0.3
+    # rejects a third-order scheme.
+    problem = Lorenz96(**{**WILKS_2005, "save_every": 200}, T=0.2, spinup=2.0)
+    x0 = problem.sample_inputs(2, seed=4)["X0"]
+    closure = polynomial([0.34, -0.6, 0.01, 3e-4, -2e-5])
+
+    def run(dt):
+        return HybridLorenz96Solver(problem, closure, dt=dt, backend=backend).integrate(x0, 0.2)
+
+    reference = run(1e-4)
+    dts = np.array([0.02, 0.01, 0.005, 0.0025])
+    errors = [np.abs(run(dt) - reference).max() / np.abs(reference).max() for dt in dts]
+    assert max(errors) < 1e-3 and min(errors) > 1e-14, errors
+    slope = np.polyfit(np.log(dts), np.log(errors), 1)[0]
+    assert abs(slope - 4.0) < 0.3, f"observed order {slope:.3f}, errors {errors}"
+
+
+def test_solve_returns_the_problem_time_grid_and_the_closure_term():
+    problem = Lorenz96(**WILKS_2005, T=0.5, spinup=2.0)
+    inputs = problem.sample_inputs(2, seed=5)
+    closure = polynomial([0.3, -0.5])
+    out = HybridLorenz96Solver(problem, closure).solve(inputs)
+    assert set(out) == {"X", "coupling"}
+    assert out["X"].shape == (2, problem.n_save, problem.K) == out["coupling"].shape
+    np.testing.assert_array_equal(out["coupling"], 0.3 - 0.5 * out["X"])
+    # The stored states are at output_times: the first one is one save_interval in.
+    first = HybridLorenz96Solver(problem, closure).integrate(inputs["X0"], problem.save_interval)
+    np.testing.assert_array_equal(first[:, 0], out["X"][:, 0])
+
+
+def test_network_closure_runs_batched_through_its_fast_path(monkeypatch):
+    problem = Lorenz96(**WILKS_2005, T=0.1, spinup=2.0)
+    x0 = problem.sample_inputs(3, seed=6)["X0"]
+    x, y = x0, -0.5 * x0 + 0.3
+    fno = make_closure("fno", modes=4, width=8, layers=1, projection=8, epochs=1).fit(x, y)
+    solver = HybridLorenz96Solver(problem, fno)
+    assert not solver.uses_numba() and solver.path() == "numpy"
+    via_torch = HybridLorenz96Solver(problem, fno, backend="torch").integrate(x0, problem.T)
+    calls = []
+    inference = fno.inference
+
+    def spy(k):
+        calls.append(k)
+        return inference(k)
+
+    def no_torch(v):
+        raise AssertionError("the numpy path must not call the torch forward")
+
+    monkeypatch.setattr(fno, "inference", spy)
+    monkeypatch.setattr(fno, "torch_call", no_torch)
+    x_fast = solver.integrate(x0, problem.T)
+    assert calls == [8]
+    monkeypatch.undo()
+    out = solver.solve({"X0": x0})
+    np.testing.assert_array_equal(out["X"], x_fast)
+    assert out["X"].shape == (3, 2, 8) and np.all(np.isfinite(out["X"]))
+    np.testing.assert_allclose(out["coupling"], fno(out["X"].reshape(-1, 8)).reshape(3, 2, 8))
+    # The torch loop evaluates the float32 network: float32 round-off (~1e-7 of the
+    # closure) integrated over 0.1 time units stays below 1e-6 of |X|.
+    np.testing.assert_allclose(x_fast, via_torch, rtol=0, atol=1e-6 * np.abs(x_fast).max())
+    # Each member is integrated independently of the others in the batch.
+    alone = solver.integrate(x0[1:2], problem.T)
+    np.testing.assert_allclose(alone[0], out["X"][1], rtol=0, atol=1e-12 * np.abs(alone).max())
+
+
+def test_default_step_is_independent_of_the_problem_step():
+    # The slow-only system is not stiff: its default step comes from the step-size study
+    # (DEFAULT_DT), capped by the output interval, not from the resolved model's dt.
+    from pdeml.solvers.hybrid import DEFAULT_DT
+
+    for dt in (0.001, 0.005):
+        problem = Lorenz96(**{**WILKS_2005, "dt": dt, "save_every": round(0.05 / dt)}, T=0.5)
+        assert HybridLorenz96Solver(problem, make_closure("none")).dt == min(DEFAULT_DT, 0.05)
+    fine = Lorenz96(**{**WILKS_2005, "save_every": 10}, T=0.5)  # output every 0.01
+    assert HybridLorenz96Solver(fine, make_closure("none")).dt == min(DEFAULT_DT, 0.01)
+
+
+def test_blow_up_raises_or_is_returned():
+    problem = Lorenz96(**WILKS_2005, T=2.0, spinup=2.0)
+    x0 = problem.sample_inputs(2, seed=7)["X0"]
+    explosive = polynomial([0.0, 0.0, 0.0, 1.0])  # c = +X³ drives |X| to infinity
+    with pytest.raises(FloatingPointError, match="NaN or infinite"):
+        HybridLorenz96Solver(problem, explosive).solve({"X0": x0})
+    with np.errstate(all="ignore"):
+        out = HybridLorenz96Solver(problem, explosive, check_finite=False).solve({"X0": x0})
+    assert not np.all(np.isfinite(out["X"]))
+
+
+def test_bad_arguments_are_named():
+    problem = Lorenz96(**WILKS_2005, T=0.5, spinup=0.0)
+    zero = make_closure("none")
+    with pytest.raises(TypeError, match="closure"):
+        HybridLorenz96Solver(problem, lambda x: 0 * x)
+    with pytest.raises(TypeError, match="problem"):
+        HybridLorenz96Solver("lorenz96", zero)
+    with pytest.raises(ValueError, match="backend"):
+        HybridLorenz96Solver(problem, zero, backend="jax")
+    with pytest.raises(ValueError, match="dt"):
+        HybridLorenz96Solver(problem, zero, dt=-1.0)
+    fno = make_closure("fno", epochs=1, width=4, layers=1, projection=4)
+    fno.fit(np.random.default_rng(0).standard_normal((4, 8)), np.zeros((4, 8)))
+    with pytest.raises(ValueError, match="backend 'numba' needs a polynomial"):
+        HybridLorenz96Solver(problem, fno, backend="numba")
+    solver = HybridLorenz96Solver(problem, zero)
+    with pytest.raises(ValueError, match="X0"):
+        solver.solve({"Y0": np.zeros((1, 8, 32))})
+    with pytest.raises(ValueError, match="K = 8"):
+        solver.solve({"X0": np.zeros((1, 9))})
+    with pytest.raises(ValueError, match="whole multiple"):
+        solver.integrate(np.zeros((1, 8)), 0.07)
+    with pytest.raises(ValueError, match="not fitted"):
+        HybridLorenz96Solver(problem, make_closure("polynomial")).integrate(np.zeros((1, 8)), 0.5)
+    with pytest.raises(ValueError, match="coefficients"):
+        hybrid_rk4_polynomial(np.zeros((1, 8)), [], F=8.0, dt=0.01, n_save=1, save_every=1)
