@@ -22,7 +22,9 @@ at any others in the range.
 
 Residual-based adaptive resampling
 ----------------------------------
-With ``resampling="rad"``, every ``resample_every`` Adam steps the collocation points are
+With ``resampling="uniform"``, every ``resample_every`` Adam steps the collocation points
+are drawn afresh (a stochastic residual: a network cannot fit the residual at a fixed set of
+points only). With ``resampling="rad"``, every ``resample_every`` Adam steps they are
 redrawn from a uniform pool of ``4 × n_collocation`` candidates with probability
 proportional to ``|r|^k / mean(|r|^k) + c`` (the RAD scheme of Wu, Zhu, Tan, Kartha, Lu,
 *CMAME* 403, 2023; ``k = resample_power``, ``c = resample_floor``), so points gather where
@@ -48,7 +50,7 @@ from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 from pdeml.training.trainer import default_device
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-RESAMPLING = ("none", "rad")
+RESAMPLING = ("none", "uniform", "rad")
 WEIGHTS = "model.pt"
 
 
@@ -403,10 +405,16 @@ class PhysicsInformedSurrogate(Surrogate):
         seed: int,
         dtype: torch.dtype,
     ) -> torch.Tensor:
-        """Collocation points drawn where the residual is large (RAD)."""
+        """Fresh collocation points: uniform, or drawn where the residual is large (RAD)."""
         h = self.hyperparameters
         m = h["n_collocation"]
         rng = np.random.default_rng([seed, 11])
+        if h["resampling"] == "uniform":
+            fresh = physics.sample_collocation(
+                m, int(rng.integers(2**31)), h["sampling"], dtype=dtype
+            )
+            fresh = self._with_parameters(fresh, rng).to(torch.device(self.device))
+            return fresh.requires_grad_(True)
         pool = physics.sample_collocation(4 * m, int(rng.integers(2**31)), "uniform", dtype=dtype)
         pool = self._with_parameters(pool, rng).to(torch.device(self.device))
         magnitude = self._residual(solution, physics, pool.requires_grad_(True))
@@ -453,7 +461,7 @@ class PhysicsInformedSurrogate(Surrogate):
         if h["adam_steps"]:
             adam = torch.optim.Adam(params, lr=h["lr"])
             for step in range(1, h["adam_steps"] + 1):
-                if h["resampling"] == "rad" and step > 1 and (step - 1) % h["resample_every"] == 0:
+                if h["resampling"] != "none" and step > 1 and (step - 1) % h["resample_every"] == 0:
                     points["collocation"] = self._resample(solution, physics, seed + step, dtype)
                 adam.zero_grad(set_to_none=True)
                 loss, _ = self._loss(solution, physics, points)

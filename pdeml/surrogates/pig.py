@@ -167,9 +167,15 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         Width and number of hidden tanh layers of the MLP after the embedding (16, 1).
     lr : float
         Adam learning rate (1e-2: the means and shapes need larger steps than MLP weights).
+    resampling, resample_every : str, int
+        Residual-based adaptive resampling every 50 Adam steps by default (``"rad"``):
+        with points fixed, the Gaussians fit the residual at the points and not between
+        them. Measured on Burgers (65 × 20 grid, 400 Gaussians, 2000 points, Adam 300 +
+        L-BFGS 100): relative L2 0.373 with fixed points, 0.235 with fresh uniform points
+        every step, 0.125 with RAD every 50 steps.
 
     Other parameters are those of :class:`~pdeml.surrogates.pinn.PINNSurrogate`, with the
-    same meaning and defaults except ``lr``.
+    same meaning and defaults except ``lr`` and the resampling.
     """
 
     name = "pig"
@@ -187,8 +193,8 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         n_boundary: int = 200,
         n_initial: int = 200,
         sampling: str = "uniform",
-        resampling: str = "none",
-        resample_every: int = 500,
+        resampling: str = "rad",
+        resample_every: int = 50,
         resample_power: float = 1.0,
         resample_floor: float = 1.0,
         adam_steps: int = 2000,
