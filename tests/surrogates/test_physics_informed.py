@@ -74,8 +74,9 @@ def test_rad_resampling_gathers_points_where_the_residual_is_large(burgers):
     assert mean_residual(drawn) / mean_residual(uniform) > 1.2
 
 
-def test_training_with_resampling_runs_and_is_reproducible(burgers):
-    settings = dict(TINY, adam_steps=6, resampling="rad", resample_every=2)
+@pytest.mark.parametrize("resampling", ["uniform", "rad"])
+def test_training_with_resampling_runs_and_is_reproducible(burgers, resampling):
+    settings = dict(TINY, adam_steps=6, resampling=resampling, resample_every=2)
     inputs = burgers.sample_inputs(1, 0)
     first = PINNSurrogate(burgers, **settings).solve(inputs)["u"]
     second = PINNSurrogate(burgers, **settings).solve(inputs)["u"]
