@@ -92,9 +92,10 @@ def closures_for(setting: str, size: dict[str, Any]) -> dict[str, Closure]:
         "fno": make_closure(
             "fno",
             modes=min(8, k // 2 + 1),
-            width=16,
-            layers=3,
-            projection=32,
+            width=8,
+            layers=2,
+            projection=16,
+            activation="relu",
             epochs=epochs,
             batch_size=32,
         ),

@@ -57,6 +57,11 @@ NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+#: Activation codes of the compiled (numba) network kernel in
+#: :mod:`pdeml.solvers.hybrid`: index in this tuple.
+KERNEL_ACTIVATIONS = ("gelu", "relu", "tanh", "silu")
+
+
 def float64_state(model: nn.Module) -> dict[str, np.ndarray]:
     """The module's parameters and buffers as float64 (complex128) numpy arrays."""
     out = {}

@@ -8,6 +8,9 @@ stage. Two implementations of the same arithmetic:
 * closures that are polynomials in ``X_k`` (``none``, ``polynomial``) run entirely inside a
   numba kernel, blocks of ensemble members in parallel, members fastest in memory so the
   loops over members vectorise (the layout of :mod:`pdeml.solvers.ode`);
+* the FNO closure on short rings (its fast path has a ``compiled_form``: dense matrices)
+  runs in a second numba kernel, the RK4 loop and the network together, the network's
+  matrix products as BLAS calls on the whole ensemble;
 * any other closure (MLP, FNO, GP) runs in a numpy RK4 loop on the whole ensemble, the
   closure's inference fast path (:meth:`pdeml.closures.Closure.inference`: precomputed
   float64 matrices, no torch graph) called once per stage on the ``[n, K]`` batch;
@@ -21,6 +24,7 @@ solver at ``h = 0`` (the tests check this).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +166,125 @@ def hybrid_rk4_polynomial(
     return np.ascontiguousarray(out[:n])
 
 
+# -- numba kernel (dense ring networks: the FNO closure on short rings) ----------------------
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+
+
+@numba.njit(cache=True)
+def _activate(v, code):  # pragma: no cover - compiled
+    """Activation ``code`` (index in ``KERNEL_ACTIVATIONS``) in place on a 2D array.
+
+    One loop per activation, the branch outside it, so that the loops vectorise."""
+    flat = v.reshape(-1)
+    if code == 0:  # exact (erf) GELU, as torch.nn.GELU() and the numpy twin
+        for i in range(flat.size):
+            z = flat[i]
+            flat[i] = 0.5 * z * (1.0 + math.erf(z * _INV_SQRT2))
+    elif code == 1:
+        for i in range(flat.size):
+            flat[i] = max(flat[i], 0.0)
+    elif code == 2:
+        for i in range(flat.size):
+            flat[i] = math.tanh(flat[i])
+    else:
+        for i in range(flat.size):
+            flat[i] = flat[i] / (1.0 + math.exp(-flat[i]))
+
+
+@numba.njit(cache=True)
+def _dense_network(
+    x, first, first_b, hidden, hidden_b, p1, p1_b, p2, p2_b, act
+):  # pragma: no cover
+    """The dense ring network (``FNOInference.__call__``) on ``x [n, K]`` -> ``[n, K]``."""
+    n, nk = x.shape
+    v = np.dot(x, first)
+    v += first_b
+    for layer in range(hidden.shape[0]):
+        _activate(v, act)
+        v = np.dot(v, hidden[layer])
+        v += hidden_b[layer]
+    h = np.dot(v.reshape(n * nk, p1.shape[0]), p1)
+    h += p1_b
+    _activate(h, act)
+    return (np.dot(h, p2) + p2_b).reshape(n, nk)
+
+
+@numba.njit(cache=True)
+def _network_tendency(v, out, network, forcing):  # pragma: no cover - compiled
+    c = _dense_network(v, *network)
+    n, nk = v.shape
+    for i in range(n):
+        for k in range(nk):
+            km1 = k - 1 if k >= 1 else nk - 1
+            km2 = k - 2 if k >= 2 else k - 2 + nk
+            kp1 = k + 1 if k + 1 < nk else 0
+            out[i, k] = v[i, km1] * (v[i, kp1] - v[i, km2]) - v[i, k] + forcing + c[i, k]
+
+
+@numba.njit(cache=True)
+def _hybrid_network(x, out, network, forcing, dt, save_every):  # pragma: no cover - compiled
+    """RK4 of ``x [n, K]`` in place with a dense ring network closure; the operations of
+    :func:`hybrid_rk4_numpy`, state after every ``save_every`` steps to ``out[:, m]``."""
+    n, nk = x.shape
+    half = 0.5 * dt
+    sixth = dt / 6.0
+    xs = np.empty((n, nk))
+    kx = np.empty((n, nk))
+    ax = np.empty((n, nk))
+    for m in range(out.shape[1]):
+        for _ in range(save_every):
+            _network_tendency(x, ax, network, forcing)
+            for i in range(n):
+                for k in range(nk):
+                    xs[i, k] = x[i, k] + half * ax[i, k]
+            _network_tendency(xs, kx, network, forcing)
+            for i in range(n):
+                for k in range(nk):
+                    ax[i, k] = ax[i, k] + 2.0 * kx[i, k]
+                    xs[i, k] = x[i, k] + half * kx[i, k]
+            _network_tendency(xs, kx, network, forcing)
+            for i in range(n):
+                for k in range(nk):
+                    ax[i, k] = ax[i, k] + 2.0 * kx[i, k]
+                    xs[i, k] = x[i, k] + dt * kx[i, k]
+            _network_tendency(xs, kx, network, forcing)
+            for i in range(n):
+                for k in range(nk):
+                    x[i, k] = x[i, k] + sixth * (ax[i, k] + kx[i, k])
+        out[:, m] = x
+
+
+def hybrid_rk4_network(
+    X0: np.ndarray,
+    network: tuple,
+    *,
+    F: float,
+    dt: float,
+    n_save: int,
+    save_every: int,
+) -> np.ndarray:
+    """RK4 of the slow ring with a dense ring-network closure, entirely in numba.
+
+    Arguments as :func:`hybrid_rk4_polynomial`, with ``network`` the arrays of a
+    closure fast path's ``compiled_form()`` (:meth:`pdeml.closures.fno.FNOInference.
+    compiled_form`) instead of coefficients. The whole ensemble is one batch: the network's
+    matrix products are BLAS calls on ``[n, K·W]`` blocks, and the RK4 arithmetic between
+    them runs without numpy's per-operation overhead, which on the small ``[members, K]``
+    arrays of the Wilks setting cost more than the arithmetic (measured, see the docs).
+    Returns ``[n, n_save, K]``.
+    """
+    x = np.array(as_states(X0, "X0"), dtype=np.float64, order="C")
+    n, nk = x.shape
+    first = network[0]
+    if first.shape[0] != nk:
+        raise ValueError(f"network is for rings of {first.shape[0]} sites, X0 has K = {nk}")
+    arrays = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in network[:7])
+    compiled = (*arrays, float(network[7]), int(network[8]))
+    out = np.empty((n, n_save, nk))
+    _hybrid_network(x, out, compiled, float(F), float(dt), int(save_every))
+    return out
+
+
 # -- numpy loop (network closures' inference fast paths) -------------------------------------
 def hybrid_rk4_numpy(
     X0: np.ndarray,
@@ -259,10 +382,11 @@ class HybridLorenz96Solver(Solver):
         :data:`DEFAULT_DT` = 0.05, chosen by a step-size study, not the problem's ``dt``);
         each output interval is split into the fewest equal steps not longer than ``dt``.
     backend : {"auto", "numba", "numpy", "torch"}
-        ``auto``: numba for polynomial closures, numpy (the closure's inference fast path)
-        for the others, torch when a non-CPU ``device`` is given. ``numpy`` and ``torch``
-        work for every closure (the tests compare them); ``numba`` only for polynomial
-        ones.
+        ``auto``: numba for polynomial closures and for closures with a compiled network
+        form (the FNO when ``K·width ≤`` :data:`pdeml.closures.fno.DENSE_LIMIT`), numpy
+        (the closure's inference fast path) for the others, torch when a non-CPU
+        ``device`` is given. ``numpy`` and ``torch`` work for every closure (the tests
+        compare them); ``numba`` only for those two kinds.
     device : str, optional
         Device of the torch loop's state (default: the CPU).
     check_finite : bool
@@ -297,11 +421,6 @@ class HybridLorenz96Solver(Solver):
         super().__init__(problem)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if backend == "numba" and closure.fitted and closure.polynomial_coefficients() is None:
-            raise ValueError(
-                f"backend 'numba' needs a polynomial closure; {closure.name!r} is not one "
-                "(use 'auto' or 'torch')"
-            )
         if dt is None:
             dt = min(DEFAULT_DT, problem.save_interval)
         require_positive(self.name, "dt", dt)
@@ -310,6 +429,11 @@ class HybridLorenz96Solver(Solver):
         self.backend = backend
         self.device = device
         self.check_finite = bool(check_finite)
+        if backend == "numba" and closure.fitted and not self._compiles(problem.K):
+            raise ValueError(
+                f"backend 'numba' needs a polynomial closure or a compiled network form; "
+                f"{closure.name!r} on K = {problem.K} has neither (use 'auto' or 'torch')"
+            )
 
     def options(self) -> dict[str, Any]:
         return {
@@ -319,18 +443,35 @@ class HybridLorenz96Solver(Solver):
             "backend": self.backend,
         }
 
-    def uses_numba(self) -> bool:
-        """Whether :meth:`integrate` runs in the numba kernel."""
-        return self.path() == "numba"
+    def _network(self, K: int) -> tuple | None:
+        """The closure's compiled network form on rings of ``K`` sites, if it has one."""
+        if not self.closure.fitted:
+            return None
+        form = getattr(self.closure.inference(K), "compiled_form", None)
+        return form() if form is not None else None
 
-    def path(self) -> str:
-        """The loop :meth:`integrate` runs: ``"numba"``, ``"numpy"`` or ``"torch"``."""
+    def _compiles(self, K: int) -> bool:
+        """Whether the closure runs inside a numba kernel on rings of ``K`` sites."""
+        return self.closure.polynomial_coefficients() is not None or self._network(K) is not None
+
+    def uses_numba(self, K: int | None = None) -> bool:
+        """Whether :meth:`integrate` runs in a numba kernel (rings of ``K``, default the
+        problem's)."""
+        return self.path(K) == "numba"
+
+    def path(self, K: int | None = None) -> str:
+        """The loop :meth:`integrate` runs: ``"numba"``, ``"numpy"`` or ``"torch"``.
+
+        ``numba`` for polynomial closures and for closures whose fast path has a
+        ``compiled_form`` (the FNO on rings with ``K·width ≤`` DENSE_LIMIT) on rings of
+        ``K`` sites (default the problem's ``K``), ``numpy`` for the other CPU runs.
+        """
         if self.backend != "auto":
             return self.backend
-        if self.closure.polynomial_coefficients() is not None:
-            return "numba"
         if self.device is not None and not str(self.device).startswith("cpu"):
             return "torch"
+        if self._compiles(self.problem.K if K is None else int(K)):
+            return "numba"
         return "numpy"
 
     def integrate(self, X0: Any, T: float, save_interval: float | None = None) -> np.ndarray:
@@ -362,20 +503,25 @@ class HybridLorenz96Solver(Solver):
             )
         steps = steps_between(interval, self.dt)
         run = {"F": self.problem.F, "dt": interval / steps, "n_save": n_save, "save_every": steps}
-        path = self.path()
+        x0 = as_states(X0, "X0")
+        path = self.path(x0.shape[1])
         if path == "numba":
             coefficients = self.closure.polynomial_coefficients()
-            if coefficients is None:
+            network = None if coefficients is not None else self._network(x0.shape[1])
+            if coefficients is not None:
+                x = hybrid_rk4_polynomial(x0, coefficients, **run)
+            elif network is not None:
+                x = hybrid_rk4_network(x0, network, **run)
+            else:
                 raise ValueError(
-                    f"backend 'numba' needs a polynomial closure; {self.closure.name!r} is not "
-                    "one (use 'auto', 'numpy' or 'torch')"
+                    f"backend 'numba' needs a polynomial closure or a compiled network form; "
+                    f"{self.closure.name!r} on K = {x0.shape[1]} has neither (use 'auto', "
+                    "'numpy' or 'torch')"
                 )
-            x = hybrid_rk4_polynomial(X0, coefficients, **run)
         elif path == "numpy":
-            x0 = as_states(X0, "X0")
             x = hybrid_rk4_numpy(x0, self.closure.inference(x0.shape[1]), **run)
         else:
-            x = hybrid_rk4_torch(X0, self.closure, device=self.device, **run)
+            x = hybrid_rk4_torch(x0, self.closure, device=self.device, **run)
         if self.check_finite and not np.all(np.isfinite(x)):
             raise FloatingPointError(
                 f"{self.name}: the state became NaN or infinite with the {self.closure.name!r} "

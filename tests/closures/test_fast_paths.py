@@ -132,3 +132,24 @@ def test_loaded_closure_has_the_same_fast_path(fno, tmp_path):
     loaded = load_closure(tmp_path / "fno")
     x = 4.0 + 5.0 * RNG.standard_normal((3, 8))
     np.testing.assert_array_equal(loaded.inference(8)(x), fno.inference(8)(x))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "silu"])
+def test_fno_fast_path_and_compiled_kernel_for_each_activation(activation):
+    from pdeml.solvers.hybrid import _dense_network
+
+    x, y = training_pairs()
+    hp = {"modes": 5, "width": 6, "layers": 2, "projection": 8, "epochs": 2}
+    fno = make_closure("fno", activation=activation, **hp).fit(x, y)
+    model = copy.deepcopy(fno.model).double()
+    for layer in model.core.fno.spectral:
+        layer.forward = float64_spectral(layer)
+    xq = 4.0 + 5.0 * RNG.standard_normal((9, 8))
+    with torch.no_grad():
+        expected = model(torch.from_numpy(xq)).numpy()
+    fast = fno.inference(8)
+    tol = 1e-12 * np.abs(expected).max()  # float64 round-off, as for the GELU network
+    np.testing.assert_allclose(fast(xq), expected, rtol=0, atol=tol)
+    # The numba kernel's network (hybrid solver) evaluates the same dense form.
+    np.testing.assert_allclose(_dense_network(xq, *fast.compiled_form()), expected, atol=tol)
+    assert fno.inference(DENSE_LIMIT // 6 + 1).compiled_form() is None

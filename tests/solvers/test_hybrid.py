@@ -141,7 +141,7 @@ def test_network_closure_runs_batched_through_its_fast_path(monkeypatch):
     x0 = problem.sample_inputs(3, seed=6)["X0"]
     x, y = x0, -0.5 * x0 + 0.3
     fno = make_closure("fno", modes=4, width=8, layers=1, projection=8, epochs=1).fit(x, y)
-    solver = HybridLorenz96Solver(problem, fno)
+    solver = HybridLorenz96Solver(problem, fno, backend="numpy")
     assert not solver.uses_numba() and solver.path() == "numpy"
     via_torch = HybridLorenz96Solver(problem, fno, backend="torch").integrate(x0, problem.T)
     calls = []
@@ -169,6 +169,37 @@ def test_network_closure_runs_batched_through_its_fast_path(monkeypatch):
     # Each member is integrated independently of the others in the batch.
     alone = solver.integrate(x0[1:2], problem.T)
     np.testing.assert_allclose(alone[0], out["X"][1], rtol=0, atol=1e-12 * np.abs(alone).max())
+
+
+@pytest.mark.parametrize("activation", ["gelu", "relu", "tanh", "silu"])
+def test_compiled_fno_kernel_equals_the_numpy_loop(activation):
+    from pdeml.closures.fno import DENSE_LIMIT
+
+    problem = Lorenz96(**WILKS_2005, T=0.5, spinup=2.0)
+    x0 = problem.sample_inputs(5, seed=8)["X0"]
+    rng = np.random.default_rng(1)
+    x = 4.0 + 5.0 * rng.standard_normal((64, 8))
+    y = 0.3 - 0.5 * x + 0.02 * np.roll(x, 1, 1) * np.roll(x, -1, 1)
+    hp = {"modes": 5, "width": 6, "layers": 2, "projection": 8, "epochs": 2}
+    fno = make_closure("fno", activation=activation, **hp).fit(x, y)
+    auto = HybridLorenz96Solver(problem, fno)
+    assert auto.path() == "numba" and auto.uses_numba(8)
+    # Past the dense limit the FNO runs in the numpy loop (FFT form).
+    long_ring = DENSE_LIMIT // hp["width"] + 1
+    assert auto.path(long_ring) == "numpy"
+    compiled = auto.integrate(x0, problem.T)
+    looped = HybridLorenz96Solver(problem, fno, backend="numpy").integrate(x0, problem.T)
+    # Same operations in the same order; only BLAS blocking and libm's erf/tanh/exp may
+    # differ in the last bit (~1e-16 relative per step), grown by the chaotic flow over
+    # 0.5 time units (leading Lyapunov exponent ~ 2-3 per time unit at Wilks): 1e-12.
+    np.testing.assert_allclose(compiled, looped, rtol=0, atol=1e-12 * np.abs(looped).max())
+    assert np.all(np.isfinite(compiled))
+    np.testing.assert_allclose(
+        auto.integrate(np.ascontiguousarray(x0[2:3]), problem.T)[0],
+        compiled[2],
+        rtol=0,
+        atol=1e-12 * np.abs(compiled).max(),
+    )
 
 
 def test_default_step_is_independent_of_the_problem_step():
@@ -205,10 +236,15 @@ def test_bad_arguments_are_named():
         HybridLorenz96Solver(problem, zero, backend="jax")
     with pytest.raises(ValueError, match="dt"):
         HybridLorenz96Solver(problem, zero, dt=-1.0)
+    mlp = make_closure("mlp", epochs=1, hidden=(4,))
+    mlp.fit(np.random.default_rng(0).standard_normal((4, 8)), np.zeros((4, 8)))
+    with pytest.raises(ValueError, match="backend 'numba' needs a polynomial"):
+        HybridLorenz96Solver(problem, mlp, backend="numba")
     fno = make_closure("fno", epochs=1, width=4, layers=1, projection=4)
     fno.fit(np.random.default_rng(0).standard_normal((4, 8)), np.zeros((4, 8)))
-    with pytest.raises(ValueError, match="backend 'numba' needs a polynomial"):
-        HybridLorenz96Solver(problem, fno, backend="numba")
+    # The dense (compiled) form exists only for K·width <= DENSE_LIMIT = 512: not at K = 129.
+    with pytest.raises(ValueError, match="K = 129 has neither"):
+        HybridLorenz96Solver(problem, fno, backend="numba").integrate(np.zeros((1, 129)), 0.5)
     solver = HybridLorenz96Solver(problem, zero)
     with pytest.raises(ValueError, match="X0"):
         solver.solve({"Y0": np.zeros((1, 8, 32))})
