@@ -127,6 +127,15 @@ class Problem:
         """Coordinates of every dimension used by the fields at ``resolution``."""
         raise NotImplementedError
 
+    def output_mask(self, name: str, inputs: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """Which values of output ``name`` are real, for a batch of ``inputs``.
+
+        ``None`` (the default) means every value counts. Problems with padded layouts
+        (meshes of different sizes) return a boolean array shaped like the output, sample
+        axis first, so that metrics skip the padding.
+        """
+        return None
+
     def allowed_resolutions(self) -> tuple[int, ...] | None:
         """Resolutions the data may be stored at (``None``: any that :meth:`validate` allows)."""
         return None

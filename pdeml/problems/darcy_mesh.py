@@ -164,6 +164,14 @@ class DarcyMesh(Problem):
             "axis": np.arange(2),
         }
 
+    def output_mask(self, name: str, inputs: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """``u``: True on each sample's first ``n_nodes`` nodes (the rest is padding);
+        ``None`` for the scalar outputs."""
+        if self.field_dims(name) != ("node",):
+            return None
+        counts = np.asarray(inputs["n_nodes"]).reshape(-1)
+        return np.arange(self.max_nodes)[None, :] < counts[:, None]
+
     # -- there is no grid: resolution-based behaviour does not apply --------------------
     @property
     def resolution(self) -> None:  # type: ignore[override]

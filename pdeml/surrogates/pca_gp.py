@@ -127,6 +127,7 @@ class PCAGPSurrogate(Surrogate):
 
     def fit(self, train: Any, valid: Any = None, **options: Any) -> PCAGPSurrogate:
         """Learn from a :class:`pdeml.Dataset` (``valid`` is not used). Returns ``self``."""
+        options.pop("progress", None)  # suites pass it to every surrogate; nothing to show
         if options:
             raise TypeError(f"pca-gp.fit: unexpected options {sorted(options)}")
         problem = getattr(train, "problem", None)

@@ -42,6 +42,16 @@ from pdeml.validation.uncertainty import (
 if TYPE_CHECKING:
     from pdeml.problems.base import Problem
 
+#: Nominal levels of the central intervals in :func:`calibration_curve`.
+CALIBRATION_LEVELS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+#: Metrics that need a predictive variance (``var=``).
+UNCERTAINTY_METRICS = ("interval_coverage", "mean_predictive_std", "gaussian_nll", "gaussian_crps")
+
+# Metrics that read a grid (axes, neighbours, periodicity): no meaning on masked values.
+_GRID_ARGUMENTS = ("spatial_dims", "time_axis")
+_ARRAY_ARGUMENTS = ("pred", "ref", "mean", "var")
+
 #: PDEBench's wavenumber bands: low ``0 ≤ |k| ≤ 3``, mid ``4 ≤ |k| ≤ 11``, high ``|k| ≥ 12``.
 DEFAULT_BANDS: tuple[tuple[int, int | None], ...] = ((0, 3), (4, 11), (12, None))
 
@@ -376,6 +386,64 @@ def error_over_time(pred: ArrayLike, ref: ArrayLike, time_axis: int = 1) -> np.n
     return np.sqrt(np.sum(error * error, axis=2)) / np.sqrt(np.sum(ref * ref, axis=2))
 
 
+def calibration_curve(
+    mean: ArrayLike,
+    var: ArrayLike,
+    ref: ArrayLike,
+    levels: Sequence[float] = CALIBRATION_LEVELS,
+    mask: ArrayLike | None = None,
+) -> np.ndarray:
+    """Observed coverage of central Gaussian intervals at nominal levels, pooled.
+
+    For each level :math:`\\ell`, the fraction of all values (every sample, every point
+    where ``mask`` is true) with :math:`|r - \\mu| \\le \\Phi^{-1}((1+\\ell)/2)\\,\\sigma`.
+    A calibrated model lies on the diagonal (observed = nominal); below it the intervals
+    are too narrow (over-confident), above it too wide. Non-finite predictions count as
+    misses.
+
+    Parameters
+    ----------
+    mean, var, ref : array_like, shape [n, ...]
+        Predictive mean and variance, and the reference.
+    levels : sequence of float
+        Nominal probabilities in (0, 1); :data:`CALIBRATION_LEVELS` by default.
+    mask : array_like of bool, shape [n, ...], optional
+        Values to count (the others are padding).
+
+    Returns
+    -------
+    numpy.ndarray, shape [len(levels)]
+    """
+    from statistics import NormalDist
+
+    mean, var, ref = _as_arrays(("mean", "var", "ref"), mean, var, ref)
+    if np.any(var < 0):
+        raise ValueError(f"var must be non-negative, got a minimum of {np.nanmin(var)!r}")
+    keep = _check_mask(mask, ref.shape, "mask")
+    levels = np.asarray(levels, dtype=np.float64).ravel()
+    if levels.size == 0 or not np.all((levels > 0) & (levels < 1)):
+        raise ValueError(f"levels must be probabilities in (0, 1), got {levels.tolist()}")
+    with np.errstate(invalid="ignore"):
+        z = np.abs(ref - mean)[keep] / np.sqrt(var[keep])
+        # sigma = 0: covered only by an exact prediction (0/0 is nan, a miss).
+        z = np.where((var[keep] == 0) & (ref[keep] == mean[keep]), 0.0, z)
+    if z.size == 0:
+        return np.full(levels.shape, np.nan)
+    bounds = np.array([NormalDist().inv_cdf(0.5 * (1.0 + float(x))) for x in levels])
+    return np.array([np.mean(z <= b) for b in bounds])
+
+
+def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...], name: str) -> np.ndarray:
+    if mask is None:
+        return np.ones(shape, dtype=bool)
+    keep = np.asarray(mask)
+    if keep.dtype != bool or keep.shape != shape:
+        raise ValueError(
+            f"{name} must be a boolean array of shape {shape}, got {keep.dtype} {keep.shape}"
+        )
+    return keep
+
+
 # -- summaries and the registry -------------------------------------------------------------
 @_quiet
 def summarize(per_sample: ArrayLike) -> dict[str, Any]:
@@ -485,6 +553,7 @@ def compute_metrics(
     time_axis: int | Mapping[str, int] | None = None,
     level: float = 0.95,
     bands: Sequence[tuple[int, int | None]] | Mapping[str, tuple[int, int | None]] = DEFAULT_BANDS,
+    mask: Mapping[str, ArrayLike | None] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Compute metrics by name for every field of a prediction.
 
@@ -511,6 +580,12 @@ def compute_metrics(
         Level of the interval for ``interval_coverage``.
     bands : optional
         Wavenumber bands for ``fourier_bands`` (see :func:`fourier_band_errors`).
+    mask : mapping of str to array_like of bool, optional
+        Per field, which values are real (shape of the field, sample axis first; ``None``
+        for all), e.g. :meth:`pdeml.problems.base.Problem.output_mask` of a padded mesh
+        layout. Each sample's metric is then computed on its real values only; metrics
+        that read a grid (``relative_h1``, ``fourier_bands``, ``boundary_error``,
+        ``error_over_time``) do not apply to a masked field and raise ``ValueError``.
 
     Returns
     -------
@@ -559,6 +634,9 @@ def compute_metrics(
                     f"field {field!r}: var has shape {v.shape} but ref has shape {r.shape}"
                 )
             context["var"] = v
+        keep = None
+        if mask is not None and _per_field(mask, field) is not None:
+            keep = _check_mask(_per_field(mask, field), r.shape, f"mask[{field!r}]")
         known = _problem_context(problem, field, r.shape) if problem is not None else {}
         for key, value in (
             ("spatial_dims", spatial_dims),
@@ -599,7 +677,10 @@ def compute_metrics(
                         )
                     raise ValueError(f"{name}: field {field!r} needs {parameter.name} ({hint})")
             try:
-                value = function(**kwargs)
+                if keep is None:
+                    value = function(**kwargs)
+                else:
+                    value = _masked_call(name, field, function, kwargs, keep)
             except ValueError as error:
                 raise ValueError(f"{name}: field {field!r}: {error}") from None
             if isinstance(value, Mapping):
@@ -609,3 +690,20 @@ def compute_metrics(
             else:
                 results.setdefault(name, {})[field] = value
     return results
+
+
+def _masked_call(
+    name: str, field: str, function: Callable[..., Any], kwargs: dict[str, Any], keep: np.ndarray
+) -> np.ndarray:
+    """A per-sample metric on each sample's real values only (``keep``)."""
+    parameters = inspect.signature(function).parameters
+    if any(p in parameters for p in _GRID_ARGUMENTS):
+        raise ValueError(
+            f"field {field!r} is masked (padded or unstructured values), and {name} reads a grid"
+        )
+    n = keep.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        one = {k: (v[i][keep[i]][None] if k in _ARRAY_ARGUMENTS else v) for k, v in kwargs.items()}
+        out[i] = function(**one)[0] if keep[i].any() else np.nan
+    return out

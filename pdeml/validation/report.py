@@ -55,8 +55,9 @@ METRIC_HELP = {
     "relative_h1": "the same ratio in the H1 norm (values and first derivatives), which "
     "also penalises wrong gradients and small-scale noise.",
     "rmse": "root-mean-square pointwise error, in the field's own units.",
-    "nrmse": "RMSE divided by the root-mean-square of the reference (PDEBench's nRMSE); "
-    "over a whole sample it equals the relative L2 error.",
+    "nrmse": "RMSE divided by the root-mean-square of the reference (PDEBench's nRMSE, the "
+    "relative RMSE), per sample, then the mean; over a whole sample it equals the relative L2 "
+    "error, and for a scalar output it is |prediction − reference| / |reference|.",
     "max_error": "the largest pointwise |prediction − reference| in a sample, in the "
     "field's own units (not relative).",
     "fourier_low": "RMSE of the error's Fourier modes with |k| from 0 to 3 (absolute).",
@@ -64,7 +65,8 @@ METRIC_HELP = {
     "fourier_high": "RMSE of the error's Fourier modes with |k| of 12 and more (absolute).",
     "boundary_error": "RMSE on the boundary nodes of the grid (absolute).",
     "interval_coverage": "fraction of reference values inside the surrogate's 95 % "
-    "predictive interval; near 0.95 when its uncertainty is calibrated.",
+    "predictive interval; near 0.95 when its uncertainty is calibrated. Mesh problems count "
+    "the real nodes only (never the padding).",
     "mean_predictive_std": "mean predicted standard deviation (field units).",
     "gaussian_nll": "mean negative log-likelihood of the reference under the predicted "
     "Gaussian; lower is better.",
@@ -248,14 +250,23 @@ def _arrays(entry: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
 
 
 def _goal_cell(goals: Mapping[str, Any]) -> str:
-    """``met: rel. L2 < 0.005`` / ``MISSED: ...`` for each goal of an entry."""
+    """``met: rel. L2 < 0.005`` / ``MISSED: coverage (u) in [0.9, 0.98)`` per goal."""
     if not goals:
         return "—"
     parts = []
-    for metric, goal in goals.items():
+    for key, goal in goals.items():
+        metric = str(goal.get("metric", key))
         label = METRIC_LABELS.get(metric, metric)
+        if goal.get("field"):
+            label += f" ({goal['field']})"
         verdict = "met" if goal.get("met") else "MISSED"
-        parts.append(f"{verdict}: {label} < {format_number(goal.get('bound'), 3)}")
+        value = format_number(goal.get("value"), 3)
+        high = format_number(goal.get("bound"), 3)
+        if goal.get("low") is not None:
+            rule = f"{label} = {value} in [{format_number(goal['low'], 3)}, {high})"
+        else:
+            rule = f"{label} < {high}" + (f" ({value})" if goal.get("field") else "")
+        parts.append(f"{verdict}: {rule}")
     return "; ".join(parts)
 
 
@@ -404,10 +415,81 @@ def _problem_section(b: _Builder, pid: str, spec: Mapping[str, Any], entries: li
             f"Training loss and validation metric per epoch for the {pid} surrogates.",
             lambda: plots.training_curves(histories, f"{pid}: training"),
         )
+    curves = {
+        f"{eid} · {f}": (levels, observed)
+        for e in ok
+        for eid in [str(e["id"])]
+        if e.get("calibration")
+        for levels in [e["calibration"].get("levels") or []]
+        for f, observed in (e["calibration"].get("observed") or {}).items()
+    }
+    if curves:
+        b.figure(
+            f"{pid}-calibration",
+            f"Calibration of the predictive intervals on the {pid} test set: observed "
+            "coverage of the central Gaussian interval (mean ± z σ) against its nominal "
+            "level, pooled over test samples and values (real mesh nodes only). On the "
+            "dashed diagonal the uncertainty is calibrated; below it, over-confident.",
+            lambda: plots.calibration(curves, f"{pid}: calibration"),
+        )
     for eid, a in arrays.items():
         if a is None:
             continue
-        _sample_figures(b, eid, a, problem)
+        if _is_mesh(problem, a):
+            _mesh_figures(b, eid, a, problem)
+        else:
+            _sample_figures(b, eid, a, problem)
+
+
+def _is_mesh(problem: Any, arrays: Mapping[str, np.ndarray]) -> bool:
+    return "best__input__nodes" in arrays and "best__input__triangles" in arrays
+
+
+def _mesh_figures(b: _Builder, eid: str, arrays: dict[str, np.ndarray], problem: Any) -> None:
+    """Nodal fields on the sample meshes; scalar outputs as parity plots."""
+    from pdeml.validation import plots
+
+    outputs = [k.split("__", 2)[2] for k in arrays if k.startswith("best__reference__")]
+    for field in outputs:
+        if np.ndim(arrays[f"best__reference__{field}"]) == 0:
+            continue
+        used: list[str] = []
+
+        def draw(f: str = field, used: list[str] = used) -> Any:
+            fig, renderer = plots.mesh_panels(arrays, f, eid)
+            used.append(renderer)
+            return fig
+
+        caption = (
+            f"{eid}, {field} on the sample meshes: best, median and worst test samples by "
+            "relative L2 (rows); reference, predicted mean, |error| and predictive standard "
+            "deviation (columns; the last only for surrogates with uncertainty). Error and "
+            "standard deviation share one colour scale."
+        )
+        b.figure(f"{eid}-mesh-{field}", caption, draw)
+        if used and isinstance(b.blocks[-1], FigureBlock):
+            how = (
+                "pyvista (off-screen)"
+                if used[0] == "pyvista"
+                else "matplotlib tripcolor (pyvista could not render here)"
+            )
+            block = b.blocks[-1]
+            b.blocks[-1] = FigureBlock(block.path, f"{block.caption} Drawn with {how}.", block.png)
+    for field in outputs:
+        if f"test__reference__{field}" not in arrays:
+            continue
+        b.figure(
+            f"{eid}-parity-{field}",
+            f"{eid}, scalar output {field} on every test sample: prediction against "
+            "reference (left) and the error against the reference (right), with the 95 % "
+            "predictive interval as an error bar where the surrogate gives one.",
+            lambda f=field: plots.scalar_parity(
+                arrays[f"test__reference__{f}"],
+                arrays[f"test__prediction__{f}"],
+                arrays.get(f"test__variance__{f}"),
+                f"{eid}: {f}",
+            ),
+        )
 
 
 def _sample_figures(b: _Builder, eid: str, arrays: dict[str, np.ndarray], problem: Any) -> None:

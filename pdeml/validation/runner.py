@@ -112,61 +112,146 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def has_uncertainty(surrogate: Any) -> bool:
+    """Whether ``surrogate`` overrides :meth:`Surrogate.solve_with_uncertainty`."""
+    from pdeml.surrogates.base import Surrogate
+
+    method = getattr(type(surrogate), "solve_with_uncertainty", None)
+    return method is not None and method is not Surrogate.solve_with_uncertainty
+
+
+def _masked_relative_l2(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    if mask is None:
+        return _relative_l2(pred, ref)
+    return _relative_l2(np.where(mask, pred, 0.0), np.where(mask, ref, 0.0))
+
+
+def evaluate_goals(
+    goal: Mapping[str, Any], metrics: Mapping[str, Mapping[str, Any]], fields: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Check a surrogate's goals (see :mod:`pdeml.validation.suite`) against its metrics.
+
+    A goal on a metric as a whole compares the mean over the fields; ``{field: bound}``
+    gives one verdict per field, keyed ``"<metric>/<field>"``. A bound ``[low, high]`` is met
+    by a value in ``[low, high)``. A missing or non-finite value is not met.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for metric, spec in goal.items():
+        per_field = spec.items() if isinstance(spec, Mapping) else [(None, spec)]
+        for field, bound in per_field:
+            if field is None:
+                means = [metrics.get(metric, {}).get(f, {}).get("mean") for f in fields]
+                means = [m for m in means if m is not None]
+                value = float(np.mean(means)) if means else None
+            else:
+                value = metrics.get(metric, {}).get(field, {}).get("mean")
+                value = None if value is None else float(value)
+            low, high = bound if isinstance(bound, (list, tuple)) else (None, bound)
+            met = (
+                value is not None
+                and bool(np.isfinite(value))
+                and value < high
+                and (low is None or value >= low)
+            )
+            record: dict[str, Any] = {"bound": high, "value": value, "met": met}
+            if low is not None:
+                record["low"] = low
+            if field is not None:
+                record |= {"metric": metric, "field": field}
+            out[metric if field is None else f"{metric}/{field}"] = record
+    return out
+
+
 def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
     import pdeml
-    from pdeml.validation.metrics import compute_metrics, summarize
+    from pdeml.validation.metrics import (
+        CALIBRATION_LEVELS,
+        UNCERTAINTY_METRICS,
+        calibration_curve,
+        compute_metrics,
+        summarize,
+    )
 
     case = SurrogateCase(**spec["surrogate"])
     ds = pdeml.open_dataset(spec["dataset"])
+    problem = ds.problem
     train, test = ds.split(n_test=spec["n_test"])
     train_seconds = None
     if case.run:
         surrogate = pdeml.load_surrogate(case.run)
     else:
-        surrogate = pdeml.make_surrogate(case.name, ds.problem, **dict(case.hyperparameters))
+        surrogate = pdeml.make_surrogate(case.name, problem, **dict(case.hyperparameters))
         options = {"progress": False, **dict(case.training)}
         start = time.perf_counter()
         surrogate.fit(train, test, **options)
         train_seconds = time.perf_counter() - start
     inputs, reference = test.inputs, test.outputs
+    uncertain = has_uncertainty(surrogate)
+    # The inference cost is that of the call the report scores: with variances if given.
+    call = surrogate.solve_with_uncertainty if uncertain else surrogate.solve
     if not getattr(surrogate, "trains_in_solve", False):  # a PINN would train once more
-        surrogate.solve({k: v[:1] for k, v in inputs.items()})  # warm-up (allocations, caches)
+        call({k: v[:1] for k, v in inputs.items()})  # warm-up (allocations, caches)
     start = time.perf_counter()
-    predictions = surrogate.solve(inputs)
+    predictions, variances = call(inputs) if uncertain else (call(inputs), None)
     seconds = (time.perf_counter() - start) / len(test)
+    variances = dict(variances or {})
     fields = [k for k in predictions if k in reference]
+    # Padded layouts (meshes of different sizes): metrics count the real values only.
+    masks = {f: problem.output_mask(f, inputs) for f in fields}
     metrics: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     for metric in spec["metrics"]:
         for f in fields:
+            var = {f: variances[f]} if f in variances else None
+            if metric in UNCERTAINTY_METRICS and var is None:
+                skipped.append(f"{metric}/{f}: the surrogate gives no predictive variance")
+                continue
             try:
                 values = compute_metrics(
-                    metric, {f: predictions[f]}, {f: reference[f]}, problem=ds.problem
+                    metric,
+                    {f: predictions[f]},
+                    {f: reference[f]},
+                    problem=problem,
+                    var=var,
+                    mask={f: masks[f]},
                 )
             except ValueError as error:  # e.g. boundary_error on a periodic grid
                 skipped.append(f"{metric}/{f}: {error}")
                 continue
             for name, by_field in values.items():
                 metrics.setdefault(name, {})[f] = summarize(by_field[f])
-    goals = {}
-    for metric, bound in dict(case.goal).items():
-        means = [metrics.get(metric, {}).get(f, {}).get("mean") for f in fields]
-        means = [m for m in means if m is not None]
-        value = float(np.mean(means)) if means else None
-        goals[metric] = {"bound": bound, "value": value, "met": value is not None and value < bound}
-    errors = {f: _relative_l2(predictions[f], reference[f]) for f in fields}
+    calibration = None
+    if variances:
+        observed = {
+            f: calibration_curve(
+                predictions[f], variances[f], reference[f], CALIBRATION_LEVELS, masks[f]
+            ).tolist()
+            for f in fields
+            if f in variances
+        }
+        calibration = {"levels": list(CALIBRATION_LEVELS), "observed": observed}
+    goals = evaluate_goals(dict(case.goal), metrics, fields)
+    errors = {f: _masked_relative_l2(predictions[f], reference[f], masks[f]) for f in fields}
     overall = np.mean([errors[f] for f in fields], axis=0)
     order = np.argsort(overall)
     picks = {"best": int(order[0]), "median": int(order[len(order) // 2]), "worst": int(order[-1])}
     arrays: dict[str, np.ndarray] = {}
     for f in fields:
         arrays[f"errors__{f}"] = errors[f]
-        time_dims = [d for d in ds.problem.field_dims(f) if d == "t" or d.startswith("t_")]
+        if np.ndim(reference[f]) == 1:  # scalar outputs: keep the whole test set (parity plot)
+            arrays[f"test__reference__{f}"] = np.asarray(reference[f])
+            arrays[f"test__prediction__{f}"] = np.asarray(predictions[f])
+            if f in variances:
+                arrays[f"test__variance__{f}"] = np.asarray(variances[f])
+        time_dims = [d for d in problem.field_dims(f) if d == "t" or d.startswith("t_")]
         if time_dims:
             over_time = compute_metrics(
-                "error_over_time", {f: predictions[f]}, {f: reference[f]}, problem=ds.problem
+                "error_over_time", {f: predictions[f]}, {f: reference[f]}, problem=problem
             )
             arrays[f"error_over_time__{f}"] = over_time["error_over_time"][f].mean(axis=0)
+    for f, observed in (calibration or {}).get("observed", {}).items():
+        arrays["calibration__levels"] = np.asarray(CALIBRATION_LEVELS)
+        arrays[f"calibration__{f}"] = np.asarray(observed)
     for label, index in picks.items():
         arrays[f"index__{label}"] = np.array(index)
         for name, value in inputs.items():
@@ -174,7 +259,11 @@ def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
         for f in fields:
             arrays[f"{label}__reference__{f}"] = reference[f][index]
             arrays[f"{label}__prediction__{f}"] = predictions[f][index]
-    for dim, values in ds.problem.coords().items():
+            if f in variances:
+                arrays[f"{label}__variance__{f}"] = np.asarray(variances[f])[index]
+            if masks[f] is not None:
+                arrays[f"{label}__mask__{f}"] = masks[f][index]
+    for dim, values in problem.coords().items():
         arrays[f"coord__{dim}"] = np.asarray(values)
     tmp = out / f"{spec['id']}.tmp.npz"
     np.savez_compressed(tmp, **arrays)
@@ -194,6 +283,8 @@ def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
         "metrics": metrics,
         "metrics_skipped": skipped,
         "goals": goals,
+        "uncertainty": uncertain,
+        "calibration": calibration,
         "history": list(getattr(surrogate, "history", [])),
     }
 

@@ -87,8 +87,9 @@ class SurrogateCase:
     hyperparameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     training: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     run: str | None = None
-    #: Accuracy goals: metric name -> upper bound on its mean (over samples and fields).
-    goal: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    #: Accuracy goals: metric name -> upper bound on its mean (over samples and fields), or
+    #: ``[low, high]``, or a table of such bounds per output field.
+    goal: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,18 +110,44 @@ class Suite:
         raise KeyError(problem_id)
 
 
-def _goal(goal: Mapping[str, Any], metrics: tuple[str, ...], where: str) -> dict[str, float]:
-    """Check ``goal = { metric = bound }``: known metrics of the suite, positive bounds."""
-    checked = {}
+def _goal(goal: Mapping[str, Any], metrics: tuple[str, ...], where: str) -> dict[str, Any]:
+    """Check ``goal = { metric = bound }``: known metrics of the suite, positive bounds.
+
+    A bound is a number (the metric's mean must stay below it) or ``[low, high]`` (the mean
+    must lie in ``[low, high)``, e.g. an interval coverage); ``metric = { field = bound }``
+    sets one bound per output field instead of one on the mean over the fields.
+    """
+    checked: dict[str, Any] = {}
     for metric, bound in goal.items():
         if metric not in metrics:
             raise ValueError(
                 f"{where}.goal: {metric!r} is not one of the suite's metrics {metrics}"
             )
-        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not bound > 0:
-            raise ValueError(f"{where}.goal.{metric} must be a positive number, got {bound!r}")
-        checked[metric] = float(bound)
+        if isinstance(bound, Mapping):
+            if not bound:
+                raise ValueError(f"{where}.goal.{metric}: expected at least one field bound")
+            checked[metric] = {
+                str(f): _bound(b, f"{where}.goal.{metric}.{f}") for f, b in bound.items()
+            }
+        else:
+            checked[metric] = _bound(bound, f"{where}.goal.{metric}")
     return checked
+
+
+def _bound(bound: Any, where: str) -> float | list[float]:
+    def number(value: Any) -> bool:
+        return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
+
+    if isinstance(bound, (list, tuple)):
+        if len(bound) != 2 or not all(number(b) for b in bound) or not bound[0] < bound[1]:
+            raise ValueError(
+                f"{where} must be a positive number or [low, high] with 0 < low < high, "
+                f"got {bound!r}"
+            )
+        return [float(bound[0]), float(bound[1])]
+    if not number(bound):
+        raise ValueError(f"{where} must be a positive number, got {bound!r}")
+    return float(bound)
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
