@@ -51,6 +51,28 @@ from pdeml.training.trainer import default_device
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 RESAMPLING = ("none", "uniform", "rad")
+#: Hyperparameters every physics-informed surrogate takes (besides its network's own).
+COMMON_HYPERPARAMETERS = (
+    "n_collocation",
+    "n_boundary",
+    "n_initial",
+    "sampling",
+    "resampling",
+    "resample_every",
+    "resample_power",
+    "resample_floor",
+    "adam_steps",
+    "lr",
+    "lbfgs_steps",
+    "weight_residual",
+    "weight_boundary",
+    "weight_initial",
+    "hard_constraints",
+    "parametric",
+    "dtype",
+    "seed",
+    "device",
+)
 WEIGHTS = "model.pt"
 
 
@@ -217,8 +239,10 @@ class PhysicsInformedSurrogate(Surrogate):
 
     needs_data = False
 
-    def _set_common(self, own: Mapping[str, Any], **common: Any) -> None:
-        c = common
+    def _set_common(self, own: Mapping[str, Any], arguments: Mapping[str, Any]) -> None:
+        """Check and store ``own`` and the common hyperparameters read from ``arguments``
+        (the constructor's ``locals()``)."""
+        c = {name: arguments[name] for name in COMMON_HYPERPARAMETERS}
         values = {
             **own,
             "n_collocation": check_int("n_collocation", c["n_collocation"], 1),

@@ -202,28 +202,7 @@ class PINNSurrogate(PhysicsInformedSurrogate):
             "depth": check_int("depth", depth, 1),
             "activation": check_choice("activation", activation, ACTIVATIONS),
         }
-        self._set_common(
-            own,
-            n_collocation=n_collocation,
-            n_boundary=n_boundary,
-            n_initial=n_initial,
-            sampling=sampling,
-            resampling=resampling,
-            resample_every=resample_every,
-            resample_power=resample_power,
-            resample_floor=resample_floor,
-            adam_steps=adam_steps,
-            lr=lr,
-            lbfgs_steps=lbfgs_steps,
-            weight_residual=weight_residual,
-            weight_boundary=weight_boundary,
-            weight_initial=weight_initial,
-            hard_constraints=hard_constraints,
-            parametric=parametric,
-            dtype=dtype,
-            seed=seed,
-            device=device,
-        )
+        self._set_common(own, locals())
 
     def _make_network(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> nn.Module:
         h = self.hyperparameters

@@ -126,3 +126,13 @@ def test_parametric_names_must_be_pde_parameters(burgers):
         PINNSurrogate(burgers, parametric={"nu": (0.01, 0.001)})
     with pytest.raises(ValueError, match="not parametric"):
         PINNSurrogate(burgers, **TINY).solve_parameters(nu=[0.01])
+
+
+def test_every_physics_informed_surrogate_takes_the_common_hyperparameters(burgers):
+    from pdeml.surrogates.physics_informed import COMMON_HYPERPARAMETERS
+    from pdeml.surrogates.pig import PIGSurrogate
+
+    for cls in (PINNSurrogate, PIGSurrogate):
+        assert set(COMMON_HYPERPARAMETERS) <= set(cls.hyperparameter_names())
+        stored = cls(burgers, **{k: v for k, v in TINY.items() if k in COMMON_HYPERPARAMETERS})
+        assert set(COMMON_HYPERPARAMETERS) <= set(stored.hyperparameters)
