@@ -118,3 +118,22 @@ def test_parse_assignment_reads_toml_values():
     assert parse_assignment("coefficient=lognormal") == ("coefficient", "lognormal")
     with pytest.raises(ValueError, match="key=value"):
         parse_assignment("=3")
+
+
+def test_train_a_gp_surrogate_reports_its_validation_error(tmp_path, capsys):
+    """Surrogates without a checkpointed training loop (GP) train from the CLI too; their
+    held-out error is computed directly, and --resume is refused with one line."""
+    from pdeml.problems import Burgers1D
+
+    data = tmp_path / "b.h5"
+    problem = Burgers1D(resolution=32, solver_resolution=64)
+    pdeml.generate(problem, n=20, seed=0, path=data, workers=1, progress=False).close()
+    run = tmp_path / "gp"
+    settings = ["--set", "restarts=1", "--set", "max_iter=20", "--set", "output_modes=4"]
+    args = ["train", "--data", str(data), "--surrogate", "pca-gp", "--out", str(run), *settings]
+    assert main([*args, "--quiet"]) == 0
+    line = capsys.readouterr().out
+    error = float(line.split("validation relative L2 ")[1].split()[0])
+    assert 0 < error < 1 and (run / "config.json").is_file()
+    assert main([*args, "--resume"]) == 2
+    assert "has no checkpoints" in capsys.readouterr().err

@@ -99,6 +99,8 @@ class Surrogate(Solver):
     name: ClassVar[str] = ""
     #: Whether ``fit`` needs solution data (False for physics-informed surrogates).
     needs_data: ClassVar[bool] = True
+    #: Whether ``fit`` takes ``out_dir=`` and ``resume=`` (checkpointed training loops).
+    checkpoints: ClassVar[bool] = False
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem)

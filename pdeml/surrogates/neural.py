@@ -112,6 +112,8 @@ class NormalizedOperator(nn.Module):
 class GridOperatorSurrogate(Surrogate):
     """Base of neural operators mapping input fields to output fields on a grid."""
 
+    checkpoints = True  # trained by the Trainer, which checkpoints and resumes
+
     def __init__(
         self, problem: Problem, normalizer: str = "pointwise", outputs: Sequence[str] | None = None
     ) -> None:
