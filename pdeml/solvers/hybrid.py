@@ -155,7 +155,9 @@ def hybrid_rk4_polynomial(
     pad = n_blocks * lanes - n
     if pad:  # copies of the last member: they behave like real members
         x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
-    xb = np.ascontiguousarray(x.reshape(n_blocks, lanes, nk).transpose(0, 2, 1))
+    # A copy, always: with one lane the transpose is already contiguous, and
+    # ascontiguousarray would hand the kernel (which works in place) the caller's X0.
+    xb = np.array(x.reshape(n_blocks, lanes, nk).transpose(0, 2, 1), order="C", copy=True)
     out = np.empty((n_blocks, n_save, nk, lanes))
     args = (coef, float(F), float(dt), int(save_every))
     if n_blocks == 1:

@@ -256,3 +256,16 @@ def test_bad_arguments_are_named():
         HybridLorenz96Solver(problem, make_closure("polynomial")).integrate(np.zeros((1, 8)), 0.5)
     with pytest.raises(ValueError, match="coefficients"):
         hybrid_rk4_polynomial(np.zeros((1, 8)), [], F=8.0, dt=0.01, n_save=1, save_every=1)
+
+
+@pytest.mark.parametrize("members", [1, 2, 3, 40])
+def test_integrate_leaves_the_initial_states_alone(members):
+    # A one-lane block once handed the caller's X0 to the in-place numba kernel.
+    problem = Lorenz96(**WILKS_2005, T=0.1, spinup=2.0)
+    x0 = problem.sample_inputs(members, seed=6)["X0"]
+    kept = x0.copy()
+    for backend in ("numba", "numpy", "torch"):
+        solver = HybridLorenz96Solver(problem, polynomial([0.3, -0.5]), backend=backend)
+        first = solver.integrate(x0, 0.1)
+        np.testing.assert_array_equal(x0, kept)
+        np.testing.assert_array_equal(solver.integrate(x0, 0.1), first)
