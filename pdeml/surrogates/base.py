@@ -130,6 +130,24 @@ class Surrogate(Solver):
         """Predictive mean and variance, for surrogates that have them."""
         raise NotImplementedError(f"surrogate {self.name!r} gives no predictive variance")
 
+    def _check_train(self, train: Any, options: Mapping[str, Any]) -> None:
+        """Refuse unknown fit options and data of another problem, with clear errors.
+
+        For surrogates whose ``fit`` takes no options: ``progress`` is accepted and
+        ignored (the validation runner and the CLI pass it to every surrogate).
+        """
+        unknown = sorted(set(options) - {"progress"})
+        if unknown:
+            raise TypeError(f"{self.name}.fit: unexpected options {unknown}")
+        problem = getattr(train, "problem", None)
+        if problem is None or not hasattr(train, "inputs"):
+            raise TypeError(f"train must be a pdeml Dataset, got {type(train).__name__}")
+        if problem.name != self.problem.name:
+            raise ValueError(
+                f"train: data of problem {problem.name!r}, but this surrogate was built for "
+                f"{self.problem.name!r}"
+            )
+
     def _require_fitted(self) -> None:
         if not self.fitted:
             raise ValueError(f"surrogate {self.name!r} is not fitted; call fit(...) or load(...)")

@@ -198,17 +198,7 @@ class MMGPSurrogate(Surrogate):
         """Learn from a :class:`pdeml.Dataset` of the problem (``valid`` is not used: the GP
         has no epochs to monitor; ``progress`` is accepted and ignored, as the validation
         runner passes it to every surrogate). Returns ``self``."""
-        options.pop("progress", None)
-        if options:
-            raise TypeError(f"mmgp.fit: unexpected options {sorted(options)}")
-        problem = getattr(train, "problem", None)
-        if problem is None or not hasattr(train, "inputs"):
-            raise TypeError(f"train must be a pdeml Dataset, got {type(train).__name__}")
-        if problem.name != self.problem.name:
-            raise ValueError(
-                f"train: data of problem {problem.name!r}, but this surrogate was built for "
-                f"{self.problem.name!r}"
-            )
+        self._check_train(train, options)
         inputs, outputs = train.inputs, train.outputs
         meshes = self._meshes(inputs, "train")
         n = len(meshes)

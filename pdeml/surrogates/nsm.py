@@ -176,7 +176,7 @@ class NSMSurrogate(Surrogate):
     ----------
     problem : Problem
         A problem with a spectral form (``problem.spectral_form``): Burgers1D, Darcy2D,
-        NavierStokes2D (spectral loss only; no collocation baseline).
+        NavierStokes2D.
     modes : int or sequence of int, optional
         Basis sizes per direction of the network's coefficients (the problem's defaults:
         Burgers 32 Fourier × 32 Chebyshev, Darcy 24 × 24, Navier–Stokes 16 × 16 × 12).

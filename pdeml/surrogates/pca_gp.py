@@ -127,17 +127,7 @@ class PCAGPSurrogate(Surrogate):
 
     def fit(self, train: Any, valid: Any = None, **options: Any) -> PCAGPSurrogate:
         """Learn from a :class:`pdeml.Dataset` (``valid`` is not used). Returns ``self``."""
-        options.pop("progress", None)  # suites pass it to every surrogate; nothing to show
-        if options:
-            raise TypeError(f"pca-gp.fit: unexpected options {sorted(options)}")
-        problem = getattr(train, "problem", None)
-        if problem is None or not hasattr(train, "inputs"):
-            raise TypeError(f"train must be a pdeml Dataset, got {type(train).__name__}")
-        if problem.name != self.problem.name:
-            raise ValueError(
-                f"train: data of problem {problem.name!r}, but this surrogate was built for "
-                f"{self.problem.name!r}"
-            )
+        self._check_train(train, options)
         h = self.hyperparameters
         x = self._flat(train.inputs, self.problem.input_names, "train")
         outputs = train.outputs
