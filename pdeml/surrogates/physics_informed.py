@@ -323,6 +323,10 @@ class PhysicsInformedSurrogate(Surrogate):
         """A fresh network on the box ``lower``–``upper`` (points plus parameter columns)."""
         raise NotImplementedError
 
+    def _adam_groups(self, network: nn.Module) -> list[dict[str, Any]]:
+        """Adam parameter groups (one group at ``lr`` unless a subclass splits them)."""
+        return [{"params": list(network.parameters())}]
+
     # -- geometry of the network's inputs -------------------------------------------------
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -483,7 +487,7 @@ class PhysicsInformedSurrogate(Surrogate):
         params = list(network.parameters())
         step = 0
         if h["adam_steps"]:
-            adam = torch.optim.Adam(params, lr=h["lr"])
+            adam = torch.optim.Adam(self._adam_groups(network), lr=h["lr"])
             for step in range(1, h["adam_steps"] + 1):
                 if h["resampling"] != "none" and step > 1 and (step - 1) % h["resample_every"] == 0:
                     points["collocation"] = self._resample(solution, physics, seed + step, dtype)

@@ -165,8 +165,13 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         (0.1).
     hidden, layers : int
         Width and number of hidden tanh layers of the MLP after the embedding (16, 1).
+    lr_network : float
+        Adam learning rate of the MLP after the embedding (1e-3).
     lr : float
-        Adam learning rate (1e-2: the means and shapes need larger steps than MLP weights).
+        Adam learning rate of the Gaussians: means, shapes and features (3e-2). Measured on
+        Burgers (65 × 20 grid, 100 Gaussians, 2000 points, Adam 300 + L-BFGS 100, RAD/50):
+        one rate 1e-2 for everything 0.261; MLP at 1e-3 0.193; Gaussians at 3e-2 and MLP at
+        1e-3 0.141 (PIG's authors also train the Gaussians and the MLP at different rates).
     resampling, resample_every : str, int
         Residual-based adaptive resampling every 50 Adam steps by default (``"rad"``):
         with points fixed, the Gaussians fit the residual at the points and not between
@@ -175,7 +180,7 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         every step, 0.125 with RAD every 50 steps.
 
     Other parameters are those of :class:`~pdeml.surrogates.pinn.PINNSurrogate`, with the
-    same meaning and defaults except ``lr`` and the resampling.
+    same meaning and defaults except ``lr`` (and ``lr_network``) and the resampling.
     """
 
     name = "pig"
@@ -189,6 +194,7 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         sigma: float = 0.1,
         hidden: int = 16,
         layers: int = 1,
+        lr_network: float = 1e-3,
         n_collocation: int = 10000,
         n_boundary: int = 200,
         n_initial: int = 200,
@@ -198,7 +204,7 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         resample_power: float = 1.0,
         resample_floor: float = 1.0,
         adam_steps: int = 2000,
-        lr: float = 1e-2,
+        lr: float = 3e-2,
         lbfgs_steps: int = 500,
         weight_residual: float = 1.0,
         weight_boundary: float = 1.0,
@@ -217,8 +223,16 @@ class PIGSurrogate(PhysicsInformedSurrogate):
             "sigma": check_float("sigma", sigma, positive=True),
             "hidden": check_int("hidden", hidden, 1),
             "layers": check_int("layers", layers, 0),
+            "lr_network": check_float("lr_network", lr_network, positive=True),
         }
         self._set_common(own, locals())
+
+    def _adam_groups(self, network: nn.Module) -> list[dict[str, Any]]:
+        """The Gaussians at ``lr``, the MLP after them at ``lr_network``."""
+        return [
+            {"params": list(network.embedding.parameters())},
+            {"params": list(network.mlp.parameters()), "lr": self.hyperparameters["lr_network"]},
+        ]
 
     def _make_network(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> nn.Module:
         h = self.hyperparameters
