@@ -10,11 +10,12 @@ from pdeml.problems.burgers_dirichlet import BurgersDirichlet
 from pdeml.surrogates.physics_informed import ConstrainedSolution
 from pdeml.surrogates.pig import GaussianEmbedding, PIGSurrogate
 
-# Measured on 2 shared CPU cores (float64, seed 0, default RAD every 50 steps, Gaussians at
-# lr 3e-2 and the MLP at 1e-3): relative L2 0.200 against the reference solver in ~13 s;
-# the untrained network (hard constraints only) gives 0.68. The bound leaves 50 % margin.
+# Measured on 2 shared CPU cores (float64, seed 0, the default RAD resampling every 50
+# steps, one learning rate 1e-2): relative L2 0.250 against the reference solver in ~35 s
+# with other jobs running; the untrained network (hard constraints only) gives 0.68. The
+# bound leaves ~60 % margin.
 QUICK = dict(n_gaussians=100, n_collocation=2000, adam_steps=200, lbfgs_steps=100)
-QUICK_BOUND = 0.3
+QUICK_BOUND = 0.4
 
 
 @pytest.fixture
@@ -114,5 +115,7 @@ def test_gaussians_and_mlp_train_at_their_own_rates(burgers):
     optimizer = torch.optim.Adam(groups, lr=pig.hyperparameters["lr"])
     rates = [g["lr"] for g in optimizer.param_groups]
     assert rates == [0.05, 0.002]
+    default = PIGSurrogate(burgers, n_gaussians=10, lr=0.05)._adam_groups(network)
+    assert [g.get("lr", 0.05) for g in default] == [0.05, 0.05]
     counted = sum(p.numel() for g in groups for p in g["params"])
     assert counted == sum(p.numel() for p in network.parameters())
