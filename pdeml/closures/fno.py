@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from pdeml._checks import check_int
 from pdeml.closures.base import register_closure
 from pdeml.closures.neural import (
     KERNEL_ACTIVATIONS,
     NUMPY_ACTIVATIONS,
     NeuralClosure,
-    _check_int,
     float64_state,
 )
 from pdeml.nn.fourier import ACTIVATIONS, FNO
@@ -218,10 +218,10 @@ class FNOClosure(NeuralClosure):
             seed=seed,
             device=device,
         )
-        self.modes = _check_int("modes", modes, 1)
-        self.width = _check_int("width", width, 1)
-        self.layers = _check_int("layers", layers, 1)
-        self.projection = _check_int("projection", projection, 1)
+        self.modes = check_int("modes", modes, 1)
+        self.width = check_int("width", width, 1)
+        self.layers = check_int("layers", layers, 1)
+        self.projection = check_int("projection", projection, 1)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.activation = activation

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdeml._checks import check_int
 from pdeml.closures.base import Closure, register_closure
-from pdeml.closures.neural import _check_int
 from pdeml.gp import GaussianProcess
 
 
@@ -97,9 +97,9 @@ class GPClosure(Closure):
         device: str | None = None,
     ) -> None:
         super().__init__()
-        self.window = _check_int("window", window, 0)
-        self.max_points = _check_int("max_points", max_points, 2)
-        self.seed = _check_int("seed", seed, 0)
+        self.window = check_int("window", window, 0)
+        self.max_points = check_int("max_points", max_points, 2)
+        self.seed = check_int("seed", seed, 0)
         # Built now so that bad kernel/restarts/device fail at construction.
         self.gp = GaussianProcess(kernel=kernel, restarts=restarts, seed=self.seed, device=device)
         self._mean: GPMean | None = None

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from pdeml._checks import check_int
 from pdeml.closures.base import register_closure
-from pdeml.closures.neural import NUMPY_ACTIVATIONS, NeuralClosure, _check_int, float64_state
+from pdeml.closures.neural import NUMPY_ACTIVATIONS, NeuralClosure, float64_state
 from pdeml.nn.fourier import ACTIVATIONS
 
 
@@ -116,10 +117,10 @@ class MLPClosure(NeuralClosure):
             seed=seed,
             device=device,
         )
-        self.window = _check_int("window", window, 0)
+        self.window = check_int("window", window, 0)
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden:
             raise TypeError(f"hidden must be a non-empty sequence of ints, got {hidden!r}")
-        self.hidden = [_check_int("hidden", h, 1) for h in hidden]
+        self.hidden = [check_int("hidden", h, 1) for h in hidden]
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.activation = activation

@@ -20,20 +20,9 @@ import torch
 from scipy.special import erf, expit
 from torch import nn
 
+from pdeml._checks import check_float, check_int
 from pdeml.closures.base import Closure
 from pdeml.training import Trainer, TrainerConfig
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return float(value)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -117,13 +106,11 @@ class NeuralClosure(Closure):
         device: str | None,
     ) -> None:
         super().__init__()
-        self.epochs = _check_int("epochs", epochs, 1)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.lr = _check_positive("lr", lr)
-        self.max_samples = (
-            None if max_samples is None else _check_int("max_samples", max_samples, 1)
-        )
-        self.seed = _check_int("seed", seed, 0)
+        self.epochs = check_int("epochs", epochs, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.lr = check_float("lr", lr, positive=True)
+        self.max_samples = None if max_samples is None else check_int("max_samples", max_samples, 1)
+        self.seed = check_int("seed", seed, 0)
         if device is not None and not str(device).startswith(("cpu", "cuda")):
             raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
         self.device = device

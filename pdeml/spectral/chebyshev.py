@@ -29,6 +29,7 @@ import numpy as np
 import scipy.fft
 import torch
 
+from pdeml._checks import check_int
 from pdeml.spectral._common import (
     Array,
     along,
@@ -84,8 +85,7 @@ class Chebyshev:
     periodic = False
 
     def __init__(self, modes: int, domain: tuple[float, float] = (-1.0, 1.0)) -> None:
-        if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 1:
-            raise ValueError(f"modes must be an integer >= 1, got {modes!r}")
+        modes = check_int("modes", modes, 1)
         try:
             a, b = (float(v) for v in domain)
         except (TypeError, ValueError):
@@ -112,7 +112,7 @@ class Chebyshev:
 
     def reference_points(self, n: int | None = None) -> np.ndarray:
         """Gauss–Lobatto points ``ξ_j = −cos(πj/(n − 1))`` on ``[−1, 1]``, increasing."""
-        n = self.exact_points if n is None else _check_int(n, 2, "n")
+        n = self.exact_points if n is None else check_int("n", n, 2)
         return -np.cos(np.pi * np.arange(n) / (n - 1))
 
     def points(self, n: int | None = None) -> np.ndarray:
@@ -161,7 +161,7 @@ class Chebyshev:
         """
         coefficients = as_array(coefficients)
         check_axis_size(coefficients, axis, "coefficients")
-        n = self.exact_points if n is None else _check_int(n, 2, "n")
+        n = self.exact_points if n is None else check_int("n", n, 2)
         if n < self.modes:
             return self.evaluate(coefficients, self.points(n), axis)
 
@@ -221,13 +221,13 @@ class Chebyshev:
         """Coefficients of the ``order``-th derivative (degree drops by ``order``)."""
         coefficients = as_array(coefficients)
         check_axis_size(coefficients, axis, "coefficients")
-        order = _check_int(order, 0, "order")
+        order = check_int("order", order, 0)
         matrix = np.linalg.matrix_power(self._derivative_matrix, order)
         return along(coefficients, axis, lambda c: matmul_last(c, matrix))
 
     def multiply(self, a: Array, b: Array, axis: int = -1, n: int | None = None) -> Array:
         """Coefficients of ``a·b`` truncated to ``M``, alias-free on the default ``n``."""
-        n = self.product_points if n is None else _check_int(n, self.modes, "n")
+        n = self.product_points if n is None else check_int("n", n, self.modes)
         values = self.inverse(a, n, axis) * self.inverse(b, n, axis)
         return self.transform(values, axis)
 
@@ -264,9 +264,3 @@ def derivative_by_recurrence(coefficients: np.ndarray) -> np.ndarray:
         out[..., k - 1] = nxt + 2.0 * k * c[..., k]
     out[..., 0] /= 2.0
     return out
-
-
-def _check_int(n: object, minimum: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {n!r}")
-    return int(n)

@@ -25,6 +25,7 @@ import math
 import numpy as np
 import torch
 
+from pdeml._checks import check_int
 from pdeml.spectral._common import (
     Array,
     along,
@@ -64,8 +65,7 @@ class Fourier:
     half = True
 
     def __init__(self, modes: int, length: float = 1.0, origin: float = 0.0) -> None:
-        if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 1:
-            raise ValueError(f"modes must be an integer >= 1, got {modes!r}")
+        modes = check_int("modes", modes, 1)
         if not (isinstance(length, (int, float)) and math.isfinite(length) and length > 0):
             raise ValueError(f"length must be a finite number > 0, got {length!r}")
         if not (isinstance(origin, (int, float)) and math.isfinite(origin)):
@@ -96,7 +96,7 @@ class Fourier:
 
     def points(self, n: int | None = None) -> np.ndarray:
         """The uniform grid ``x0 + j L / n``, ``j = 0 .. n − 1`` (default ``n = 2M``)."""
-        n = self.exact_points if n is None else _check_points(n, 1, "n")
+        n = self.exact_points if n is None else check_int("n", n, 1)
         return self.origin + self.length * np.arange(n) / n
 
     def wavenumbers(self) -> np.ndarray:
@@ -143,7 +143,7 @@ class Fourier:
         """
         coefficients = as_array(coefficients)
         check_axis_size(coefficients, axis, "coefficients")
-        n = self.exact_points if n is None else _check_points(n, 1, "n")
+        n = self.exact_points if n is None else check_int("n", n, 1)
         if n < 2 * self.modes - 1:
             fine = n * math.ceil((2 * self.modes - 1) / n)
             values = self.inverse(coefficients, fine, axis)
@@ -208,7 +208,7 @@ class Fourier:
         """Coefficients of the ``order``-th derivative: multiply by ``(2πik/L)^order``."""
         coefficients = as_array(coefficients)
         check_axis_size(coefficients, axis, "coefficients")
-        order = _check_points(order, 0, "order")
+        order = check_int("order", order, 0)
         symbol = (1j * self.wavenumbers()) ** order
 
         def fn(c: Array) -> Array:
@@ -223,7 +223,7 @@ class Fourier:
 
     def multiply(self, a: Array, b: Array, axis: int = -1, n: int | None = None) -> Array:
         """Coefficients of ``a·b`` truncated to ``M`` modes, alias-free on ``n ≥ 3M − 2`` points."""
-        n = self.product_points if n is None else _check_points(n, 2 * self.modes - 1, "n")
+        n = self.product_points if n is None else check_int("n", n, 2 * self.modes - 1)
         values = self.inverse(a, n, axis) * self.inverse(b, n, axis)
         return self.transform(values, axis)
 
@@ -306,7 +306,7 @@ class FourierFull(Fourier):
         """Complex values on the ``n``-point grid (default ``2M``), ``n ≥ 2M − 1``."""
         coefficients = as_array(coefficients)
         check_axis_size(coefficients, axis, "coefficients")
-        n = self.exact_points if n is None else _check_points(n, 1, "n")
+        n = self.exact_points if n is None else check_int("n", n, 1)
         return self.to_values(coefficients, n, axis)
 
     def evaluate(self, coefficients: Array, x: np.ndarray, axis: int = -1) -> Array:
@@ -318,9 +318,3 @@ class FourierFull(Fourier):
     def to_values(self, coefficients: Array, n: int, axis: int = -1) -> Array:
         self._index(n)
         return apply_matrix(coefficients, self.synthesis_matrix(n), axis)
-
-
-def _check_points(n: object, minimum: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {n!r}")
-    return int(n)

@@ -20,6 +20,7 @@ from typing import Any
 
 from torch import nn
 
+from pdeml._checks import check_int
 from pdeml.nn.multigrid import MgNO, default_levels
 from pdeml.problems.base import Problem
 from pdeml.surrogates.base import register_surrogate
@@ -27,12 +28,6 @@ from pdeml.surrogates.fno import RecurrentOperator
 from pdeml.surrogates.neural import GridOperatorSurrogate, check_grid_arguments
 
 VARIANTS = ("direct", "recurrent")
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def _steps(name: str, value: int | Sequence[int], levels: int) -> list[int]:
@@ -120,8 +115,8 @@ class MgNOSurrogate(GridOperatorSurrogate):
     ) -> None:
         check_grid_arguments("mgno", problem, variant, VARIANTS, activation)
         dims = len(problem.spatial_dims())
-        _positive_int("channels", channels)
-        _positive_int("layers", layers)
+        check_int("channels", channels)
+        check_int("layers", layers)
         if variant == "recurrent":
             normalizer = "none"
         super().__init__(problem, normalizer=normalizer, outputs=outputs)
@@ -131,7 +126,7 @@ class MgNOSurrogate(GridOperatorSurrogate):
             # The coarsest level sets how far information travels in one cycle; keep it at
             # >= 3 points so that its 3x3 stencils still see a neighbourhood.
             levels = default_levels(min(problem.field_shape(problem.input_names[0])[-dims:]))
-        _positive_int("levels", levels)
+        check_int("levels", levels)
         pre = _steps("pre_smoothing", pre_smoothing, levels)
         post = _steps("post_smoothing", post_smoothing, levels)
         if sum(pre) + sum(post) < 1:

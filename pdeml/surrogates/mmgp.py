@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from pdeml._checks import check_int
 from pdeml.gp import GaussianProcess
 from pdeml.mesh.interpolate import interpolation_matrix
 from pdeml.mesh.morph import WEIGHTS, disk_mesh, morph_to_disk
@@ -47,12 +48,6 @@ def _p1_mass(nodes: np.ndarray, triangles: np.ndarray) -> scipy.sparse.csr_matri
     from pdeml.solvers.fem import mass_matrix
 
     return mass_matrix(nodes, triangles)
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @register_surrogate
@@ -147,19 +142,19 @@ class MMGPSurrogate(Surrogate):
         )  # validates kernel, restarts, max_iter and seed
         self._set_hyperparameters(
             {
-                "rings": _positive_int("rings", rings, 2),
+                "rings": check_int("rings", rings, 2),
                 "weights": weights,
                 "shape_modes": check_modes("shape_modes", shape_modes),
                 "field_modes": check_modes("field_modes", field_modes),
                 "kernel": kernel,
                 "restarts": int(restarts),
                 "max_iter": int(max_iter),
-                "n_samples": _positive_int("n_samples", n_samples, 2),
+                "n_samples": check_int("n_samples", n_samples, 2),
                 "predictive_noise": predictive_noise,
                 "residual_variance": residual_variance,
                 "hyper_samples": None
                 if hyper_samples is None
-                else _positive_int("hyper_samples", hyper_samples, 3),
+                else check_int("hyper_samples", hyper_samples, 3),
                 "seed": int(seed),
             }
         )

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pdeml._checks import check_int
 from pdeml.problems.base import Problem
 from pdeml.spectral import Fourier
 from pdeml.surrogates.base import Surrogate, register_surrogate
@@ -162,12 +163,6 @@ class NSMNetwork(nn.Module):
         return self.head(h)[:, 0]
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 @register_surrogate
 class NSMSurrogate(Surrogate):
     """Neural Spectral Method, trained with the spectral loss on sampled inputs.
@@ -219,9 +214,9 @@ class NSMSurrogate(Surrogate):
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
-        kept = _positive_int("kept", kept)
-        width = _positive_int("width", width)
-        layers = _positive_int("layers", layers)
+        kept = check_int("kept", kept)
+        width = check_int("width", width)
+        layers = check_int("layers", layers)
         if modes is not None and not isinstance(modes, (int, np.integer)):
             modes = [int(m) for m in modes]
         # Build a form on a constant input now, so a bad ``modes`` fails at construction
@@ -307,9 +302,9 @@ class NSMSurrogate(Surrogate):
         device : str, optional
             ``"cuda"`` when available, else ``"cpu"``.
         """
-        n_train = _positive_int("n_train", n_train)
-        steps = _positive_int("steps", steps)
-        batch_size = _positive_int("batch_size", batch_size)
+        n_train = check_int("n_train", n_train)
+        steps = check_int("steps", steps)
+        batch_size = check_int("batch_size", batch_size)
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):

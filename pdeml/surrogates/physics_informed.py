@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pdeml._checks import check_choice, check_float, check_int
 from pdeml.problems.base import Problem
 from pdeml.problems.physics import SAMPLING_METHODS, PDEResidual
 from pdeml.surrogates.base import Surrogate
@@ -74,31 +75,6 @@ COMMON_HYPERPARAMETERS = (
     "device",
 )
 WEIGHTS = "model.pt"
-
-
-# -- argument checks ----------------------------------------------------------------------
-def check_int(name: str, value: Any, minimum: int) -> int:
-    """``value`` as an int ``>= minimum``, or a ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_float(name: str, value: Any, *, positive: bool = False) -> float:
-    """``value`` as a finite float ``>= 0`` (``> 0`` if ``positive``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}")
-    return value
-
-
-def check_choice(name: str, value: Any, options: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``options``."""
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
-    return value
 
 
 def _check_parametric(value: Any) -> dict[str, list[float]] | None:
@@ -273,6 +249,9 @@ class PhysicsInformedSurrogate(Surrogate):
             raise ValueError("resample_power and resample_floor must not both be 0")
         self._set_hyperparameters(values)
         physics = self._check_problem(self.problem)
+        # The domain box is the same for every instance; kept so that load() need not draw
+        # inputs again (for Navier–Stokes that runs the solver).
+        self._box_of_problem = self._box(physics)
         if values["parametric"]:
             unknown = sorted(set(values["parametric"]) - set(physics.parameters))
             if unknown:
@@ -787,12 +766,11 @@ class PhysicsInformedSurrogate(Surrogate):
         if not count:
             return
         state = load_checkpoint(folder / WEIGHTS)
-        physics = self.problem.physics(self.problem.sample_inputs(1, 0))
         dtype = DTYPES[self.hyperparameters["dtype"]]
         self.networks = []
         for i in range(count):
             # In the training dtype before loading, so float64 weights are not rounded.
-            net = self._make_network(*self._box(physics)).to(dtype=dtype)
+            net = self._make_network(*self._box_of_problem).to(dtype=dtype)
             prefix = f"{i}."
             own = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
             try:

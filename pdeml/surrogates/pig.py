@@ -22,13 +22,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from pdeml._checks import check_choice, check_float, check_int
 from pdeml.problems.base import Problem
 from pdeml.surrogates.base import register_surrogate
 from pdeml.surrogates.physics_informed import (
     PhysicsInformedSurrogate,
-    check_choice,
-    check_float,
-    check_int,
 )
 
 COVARIANCES = ("diagonal", "full")

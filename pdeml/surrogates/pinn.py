@@ -31,13 +31,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from pdeml._checks import check_choice, check_int
 from pdeml.problems.base import Problem
 from pdeml.surrogates.base import register_surrogate
 from pdeml.surrogates.physics_informed import (
     ConstrainedSolution,
     PhysicsInformedSurrogate,
-    check_choice,
-    check_int,
     hard_constraint_applies,
     initial_condition,
 )
