@@ -242,6 +242,8 @@ class NSMSurrogate(Surrogate):
         return self.problem.spectral_form(inputs, self.hyperparameters["modes"])
 
     def _build(self, form: Any) -> NSMNetwork:
+        """The network in the training dtype: complex weights go to the matching complex type
+        (``Module.to(float64)`` would drop their imaginary parts)."""
         h = self.hyperparameters
         # Two-sided Fourier directions mix all their modes (both signs of k).
         kept = [
@@ -255,7 +257,7 @@ class NSMSurrogate(Surrogate):
             h["layers"],
             kept,
             h["activation"],
-        )
+        )._apply(lambda t: _cast(t, DTYPES[h["dtype"]]))
 
     def _loss(self, form: Any, u: torch.Tensor) -> torch.Tensor:
         if self.hyperparameters["loss"] == "spectral":
@@ -319,7 +321,6 @@ class NSMSurrogate(Surrogate):
             valid_form = self.form(valid.inputs).to(device, dtype)
             valid_outputs = {k: np.asarray(v) for k, v in valid.outputs.items()}
         model = self._build(form).to(device)
-        model = model.to(dtype) if dtype == torch.float64 else model
         self.model = model
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -430,9 +431,7 @@ class NSMSurrogate(Surrogate):
 
     def _load_state(self, folder: Path, config: dict[str, Any]) -> None:
         form = self.form(_probe_inputs(self.problem))
-        dtype = DTYPES[self.hyperparameters["dtype"]]
         model = self._build(form)
-        model = model.to(dtype) if dtype == torch.float64 else model
         try:
             model.load_state_dict(load_checkpoint(folder / WEIGHTS))
         except RuntimeError as error:

@@ -142,3 +142,19 @@ def test_navier_stokes_collocation_residual_second_order():
     assert 1.8 < order < 2.2, (errors, order)
     loss = form.collocation_loss(u)
     assert loss.shape == (1,) and torch.isfinite(loss).all()
+
+
+@pytest.mark.parametrize(
+    "dtype, complex_dtype", [("float32", "complex64"), ("float64", "complex128")]
+)
+def test_complex_fourier_weights_keep_their_imaginary_part(burgers, dtype, complex_dtype, tmp_path):
+    # Module.to(float64) would cast complex weights to real, dropping the phase shifts.
+    nsm = NSMSurrogate(burgers, modes=(8, 8), kept=4, width=4, layers=1, dtype=dtype)
+    nsm.fit(n_train=4, steps=1, batch_size=4, device="cpu")
+    complex_weights = [p for p in nsm.model.parameters() if p.is_complex()]
+    assert complex_weights and all(
+        str(p.dtype) == f"torch.{complex_dtype}" for p in complex_weights
+    )
+    assert any(p.imag.abs().max() > 0 for p in complex_weights)
+    loaded = pdeml.surrogates.load_surrogate(nsm.save(tmp_path / dtype))
+    assert [p.dtype for p in loaded.model.parameters()] == [p.dtype for p in nsm.model.parameters()]
