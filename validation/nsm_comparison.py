@@ -21,26 +21,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import math
-import platform
-import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
+import _report
 
 from pdeml.nn.fourier import FNO
 from pdeml.problems import Burgers1D, Darcy2D
 from pdeml.problems.navier_stokes import NavierStokes2D
 from pdeml.surrogates.nsm import NSMSurrogate
-
-
-def rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
-    d = (pred - ref).reshape(len(ref), -1)
-    return float(
-        np.mean(np.linalg.norm(d, axis=1) / np.linalg.norm(ref.reshape(len(ref), -1), axis=1))
-    )
+from pdeml.validation.metrics import relative_l2
 
 
 def reference_set(problem, n, seed):
@@ -147,7 +143,7 @@ def reference_sweep(problem, fine_inputs, ref):
         else:
             pred = out[key]
             target = problem.restrict({key: ref}, problem.resolution, n)[key]
-        err = rel_l2(pred, target) if np.all(np.isfinite(pred)) else float("nan")
+        err = float(relative_l2(pred, target).mean()) if np.all(np.isfinite(pred)) else float("nan")
         rows.append((n, dt, err, seconds / len(ref)))
     return rows
 
@@ -195,8 +191,7 @@ def run(problem, name, budget, n_test, n_train, nsm_kwargs, fno_kwargs, threads)
 
 
 def _errors(pred, ref):
-    d = (pred - ref).reshape(len(ref), -1)
-    e = np.linalg.norm(d, axis=1) / np.linalg.norm(ref.reshape(len(ref), -1), axis=1)
+    e = relative_l2(pred, ref)
     return float(e.mean()), float(e.std())
 
 
@@ -219,25 +214,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--out", default="validation/reports/nsm_quick.md")
     args = parser.parse_args()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
     lines = [
-        "# NSM against PINN-loss baselines (quick)",
-        "",
-        f"Date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit} "
-        f"(uncommitted changes), machine {platform.node()} ({platform.processor() or 'cpu'}), "
-        f"CPU only, torch threads {args.threads}; the CPU was shared with other jobs, "
-        "so timings are noisy.",
-        "",
-        f"Command: `python validation/nsm_comparison.py --budget {args.budget:g} "
-        f"--n-test {args.n_test} --n-train {args.n_train} --problems {args.problems} "
-        + (
-            f"--viscosities {args.viscosities} --ns-modes {args.ns_modes} "
-            if "navier_stokes" in args.problems
-            else ""
-        )
-        + f"--threads {args.threads} --out {args.out}`",
+        _report.header("NSM against PINN-loss baselines"),
+        f"torch threads {args.threads}; timings taken on a machine others may share are noisy.",
         "",
         f"Every model trains for the same wall-clock budget ({args.budget:g} s) on inputs drawn "
         "from the problem, with no solution data; errors are against the reference solver on "

@@ -80,7 +80,7 @@ def _least_squares(form, n):
 
 
 def test_darcy_spectral_loss_minimiser_converges_to_the_reference():
-    # Smooth log-normal coefficient (8 cosine modes). Measured relative L2 against the
+    # Smooth log-normal coefficient (6 cosine modes). Measured relative L2 against the
     # 129² finite-difference solution: 1.5e-2 (8 modes), 5.4e-3 (12), 3.2e-3 (16); the
     # slow algebraic rate is the corner singularity of −∇·(a∇u) = 1 with u = 0 (the same
     # rate for a = 1 against the exact series), not the coefficient.
