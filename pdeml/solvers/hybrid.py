@@ -44,8 +44,7 @@ if TYPE_CHECKING:
 #: step (which the fast scale sets). From the step-size study (docs/problems/
 #: lorenz96_hybrid.md, "Step size"; ``validation/benchmarks/hybrid_lorenz96.py --dt-study``):
 #: at t = 1 the dt = 0.05 trajectories differ from the dt = 0.005 ones by 2-4 % of the
-#: closures' own forecast error, at both the Wilks and the Lorenz-1996 settings, and
-#: 200-time-unit runs stay bounded with unchanged statistics.
+#: closures' own forecast error, at both the Wilks and the Lorenz-1996 settings.
 DEFAULT_DT = 0.05
 BACKENDS = ("auto", "numba", "numpy", "torch")
 
