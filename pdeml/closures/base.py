@@ -137,8 +137,6 @@ class Closure(abc.ABC):
     """
 
     name: ClassVar[str] = ""
-    #: Whether ``c(X)_k`` depends on ``X_k`` alone (local parametrisation).
-    pointwise: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.hyperparameters: dict[str, Any] = {}

@@ -85,7 +85,6 @@ class GPClosure(Closure):
     """
 
     name = "gp"
-    pointwise = False
 
     def __init__(
         self,

@@ -36,7 +36,6 @@ class ZeroClosure(Closure):
     """
 
     name = "none"
-    pointwise = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,7 +83,6 @@ class PolynomialClosure(Closure):
     """
 
     name = "polynomial"
-    pointwise = True
 
     def __init__(self, degree: int = 4) -> None:
         super().__init__()

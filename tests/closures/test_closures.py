@@ -118,7 +118,20 @@ def test_each_closure_learns_the_coupling_from_a_short_dataset(name, wilks_pairs
     closure = make_closure(name, **FAST.get(name, {})).fit(x, y)
     error = normalised_mse(closure(xt), yt)
     assert error < 0.35, f"{name}: held-out normalised MSE {error:.3f}"
-    assert normalised_mse(make_closure("none")(xt), yt) > 1.0  # the zero closure does not
+
+
+def test_the_zero_closure_fails_the_learning_bound(wilks_pairs):
+    _, (xt, yt) = wilks_pairs
+    assert normalised_mse(make_closure("none")(xt), yt) > 1.0
+
+
+def test_gp_closure_gives_its_mean_and_a_positive_variance(wilks_pairs):
+    (x, y), (xt, _) = wilks_pairs
+    closure = make_closure("gp", **FAST["gp"]).fit(x, y)
+    mean, var = closure.predict_with_variance(xt)
+    assert mean.shape == var.shape == xt.shape
+    np.testing.assert_allclose(mean, closure(xt), rtol=1e-10, atol=1e-10)
+    assert np.all(var > 0)
 
 
 @pytest.mark.parametrize("name", ["none", "polynomial", "mlp", "fno", "gp"])
