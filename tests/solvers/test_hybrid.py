@@ -162,7 +162,11 @@ def test_network_closure_runs_batched_through_its_fast_path(monkeypatch):
     out = solver.solve({"X0": x0})
     np.testing.assert_array_equal(out["X"], x_fast)
     assert out["X"].shape == (3, 2, 8) and np.all(np.isfinite(out["X"]))
-    np.testing.assert_allclose(out["coupling"], fno(out["X"].reshape(-1, 8)).reshape(3, 2, 8))
+    # The coupling comes from the float64 fast path; the float32 torch forward, an
+    # independent evaluation of the same network, agrees to float32 round-off.
+    torch_coupling = fno(out["X"].reshape(-1, 8)).reshape(3, 2, 8)
+    scale = np.abs(torch_coupling).max()
+    np.testing.assert_allclose(out["coupling"], torch_coupling, rtol=0, atol=1e-5 * scale)
     # The torch loop evaluates the float32 network: float32 round-off (~1e-7 of the
     # closure) integrated over 0.1 time units stays below 1e-6 of |X|.
     np.testing.assert_allclose(x_fast, via_torch, rtol=0, atol=1e-6 * np.abs(x_fast).max())
