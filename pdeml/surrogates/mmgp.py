@@ -316,15 +316,19 @@ class MMGPSurrogate(Surrogate):
         mean |= mean_s
         if not uncertainty:
             return mean, None
-        rng = np.random.default_rng(self.hyperparameters["seed"])
         s = self.hyperparameters["n_samples"]
         variance = {}
-        for k in self.field_outputs:
+        for j, k in enumerate(self.field_outputs):
+            # One set of standard-normal draws per field, shared by every sample, so that a
+            # sample's variance depends on that sample only (not on its place in the batch
+            # or on the other samples in it).
+            width = len(mean_f[k][0]) if len(mean_f[k]) else 0
+            z = np.random.default_rng([self.hyperparameters["seed"], j]).standard_normal((s, width))
             rows = []
             for b, m, v in zip(back, mean_f[k], var_f[k]):
                 # The GP's outputs are independent, so the posterior of one sample's
                 # coefficients is the product of its marginals: exact draws.
-                draws = m + np.sqrt(v) * rng.standard_normal((s, len(m)))
+                draws = m + np.sqrt(v) * z
                 rows.append((b @ self.field_pods[k].decode(draws).T).var(axis=1, ddof=1))
                 if self.hyperparameters["residual_variance"]:
                     rows[-1] = rows[-1] + b @ self.residual_var[k]
