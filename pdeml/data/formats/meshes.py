@@ -18,12 +18,13 @@ import numpy as np
 
 from pdeml.data.dataset import Dataset
 from pdeml.data.formats._common import Imported, opened, sample_count
+from pdeml.mesh.io import READ_FORMATS
 from pdeml.mesh.topology import pad_mesh
 from pdeml.problems.base import Problem
 
 FORMAT = "meshes"
-#: File extensions taken from a folder.
-MESH_EXTENSIONS = (".vtu", ".xdmf", ".msh", ".vtk", ".xdmf3")
+#: What the folder reader picks up: every extension the mesh reader knows (one list).
+MESH_EXTENSIONS = tuple(READ_FORMATS)
 
 
 def _label(path: Path) -> str:
