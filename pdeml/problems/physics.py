@@ -176,6 +176,12 @@ class PDEResidual:
         ``(u_fn, points) -> [m]``: the output field of the problem computed from the
         candidate ``u_fn`` when the two differ (Navier–Stokes: ``u_fn`` is the stream
         function ψ and the output the vorticity ``w = −Δψ``). ``None``: ``u_fn`` itself.
+    second_derivatives : tuple of (int, int) or None
+        A promise that the equation, the conditions and ``observe`` differentiate the
+        candidate at most twice, and twice only along these coordinate pairs ``(i, j)``,
+        ``i <= j`` (Burgers: ``((0, 0),)``, ``u_xx``). It lets a surrogate hand the residual
+        closed-form derivatives instead of nested autograd
+        (:mod:`pdeml.surrogates.jets`). ``None`` (the default): no promise, plain autograd.
     """
 
     problem: str
@@ -193,6 +199,7 @@ class PDEResidual:
         Callable[[Mapping[str, Any]], Callable[[UFn, torch.Tensor], torch.Tensor]] | None
     ) = None
     observe: Callable[[UFn, torch.Tensor], torch.Tensor] | None = None
+    second_derivatives: tuple[tuple[int, int], ...] | None = None
 
     @property
     def dim(self) -> int:
@@ -380,6 +387,7 @@ def burgers_periodic_physics(problem, u0: np.ndarray) -> PDEResidual:
         boundary_sampler=boundary_sampler,
         parameters={"nu": float(problem.nu)},
         equation_with=lambda values: _burgers_equation(values["nu"]),
+        second_derivatives=((0, 0),),
     )
 
 
@@ -417,6 +425,7 @@ def burgers_dirichlet_physics(problem, u0: np.ndarray) -> PDEResidual:
         boundary_sampler=boundary_sampler,
         parameters={"nu": float(problem.nu)},
         equation_with=lambda values: _burgers_equation(values["nu"]),
+        second_derivatives=((0, 0),),
     )
 
 
@@ -477,6 +486,7 @@ def darcy_physics(problem, a: np.ndarray) -> PDEResidual:
         boundary_sampler=boundary_sampler,
         parameters={"forcing": float(problem.forcing)},
         equation_with=equation_with,
+        second_derivatives=((0, 0), (1, 1)),
     )
 
 

@@ -24,7 +24,9 @@ from torch import nn
 
 from pdeml._checks import check_choice, check_float, check_int
 from pdeml.problems.base import Problem
+from pdeml.surrogates._gaussian_kernels import DiagonalGaussianJet
 from pdeml.surrogates.base import register_surrogate
+from pdeml.surrogates.jets import Jet, Pairs, mlp_jet
 from pdeml.surrogates.physics_informed import (
     PhysicsInformedSurrogate,
 )
@@ -88,6 +90,9 @@ class GaussianEmbedding(nn.Module):
             self.register_buffer("cols", cols)
             self.off_diagonal = nn.Parameter(torch.zeros(n_gaussians, rows.numel()))
         self.features = nn.Parameter(torch.randn(n_gaussians, features) / math.sqrt(n_gaussians))
+        #: Jets on CPU by the fused numba kernel (diagonal covariances); ``False``: the
+        #: torch expression (the reference the kernel is tested against).
+        self.fused = True
 
     def precision(self) -> torch.Tensor:
         """The precision matrices ``A_i = Σ_i⁻¹``, ``[N, d, d]``."""
@@ -118,6 +123,54 @@ class GaussianEmbedding(nn.Module):
         weights = torch.exp(-0.5 * quadratic.clamp_min(0.0))
         return weights @ self.features
 
+    def jet(self, points: torch.Tensor, d: int, pairs: Pairs) -> Jet:
+        """Features with their derivatives in the first ``d`` coordinates, in closed form.
+
+        With ``e = A (x − μ)`` (scaled coordinates), a Gaussian ``g`` has ``∂_i g = −e_i g``
+        and ``∂_i ∂_j g = (e_i e_j − A_ij) g``; the features are those times ``f``, and the
+        scaling to ``[−1, 1]^D`` contributes ``1 / half_width`` per derivative.
+        """
+        x = (points - self.center) / self.half_width
+        mu = self.means
+        scale = 1.0 / self.half_width
+        if self.covariance == "diagonal" and x.device.type == "cpu" and self.fused:
+            value, first, second = DiagonalGaussianJet.apply(
+                x.detach(), mu, self.log_precision.exp(), self.features, d, pairs
+            )
+            factors = torch.stack([scale[i] * scale[j] for i, j in pairs]) if pairs else scale[:0]
+            return Jet(value, first * scale[:d, None], second * factors[:, None])
+        if self.covariance == "diagonal":
+            a = self.log_precision.exp()  # [N, D]
+            a_mu = a * mu
+            quadratic = (x * x) @ a.T - 2 * x @ a_mu.T + (a_mu * mu).sum(1)
+            slopes = [x[:, i : i + 1] * a[:, i] - a_mu[:, i] for i in range(d)]
+
+            def curvature(i: int, j: int) -> torch.Tensor | None:
+                return a[:, i] if i == j else None
+        else:
+            a = self.precision()  # [N, D, D]
+            outer = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
+            a_mu = torch.einsum("nij,nj->ni", a, mu)
+            quadratic = outer @ a.reshape(a.shape[0], -1).T - 2 * x @ a_mu.T + (a_mu * mu).sum(1)
+            slopes = [x @ a[:, i, :].T - a_mu[:, i] for i in range(d)]
+
+            def curvature(i: int, j: int) -> torch.Tensor | None:
+                return a[:, i, j]
+
+        weights = torch.exp(-0.5 * quadratic.clamp_min(0.0))
+        f = self.features
+        sloped = [weights * e for e in slopes]
+        first = torch.stack([-(sloped[i] @ f) * scale[i] for i in range(d)], 1)
+        second = []
+        for i, j in pairs:
+            term = sloped[i] * slopes[j]
+            c = curvature(i, j)
+            if c is not None:
+                term = term - weights * c
+            second.append((term @ f) * (scale[i] * scale[j]))
+        second_t = torch.stack(second, 1) if second else first.new_zeros(len(x), 0, f.shape[1])
+        return Jet(weights @ f, first, second_t)
+
 
 class PIGNetwork(nn.Module):
     """Gaussian embedding followed by a small tanh MLP (one output)."""
@@ -142,6 +195,10 @@ class PIGNetwork(nn.Module):
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         """Values ``[m, 1]`` at ``points`` ``[m, d]``."""
         return self.mlp(self.embedding(points))
+
+    def jet(self, points: torch.Tensor, d: int, pairs: Pairs) -> Jet:
+        """Value ``[m, 1]`` with its derivatives in the first ``d`` coordinates (closed form)."""
+        return mlp_jet(self.mlp, self.embedding.jet(points, d, pairs), pairs)
 
 
 @register_surrogate
