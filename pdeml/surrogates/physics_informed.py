@@ -63,6 +63,7 @@ COMMON_HYPERPARAMETERS = (
     "resample_every",
     "resample_power",
     "resample_floor",
+    "lbfgs_resample_every",
     "adam_steps",
     "lr",
     "lbfgs_steps",
@@ -250,6 +251,7 @@ class PhysicsInformedSurrogate(Surrogate):
             "resample_every": check_int("resample_every", c["resample_every"], 1),
             "resample_power": check_float("resample_power", c["resample_power"]),
             "resample_floor": check_float("resample_floor", c["resample_floor"]),
+            "lbfgs_resample_every": check_int("lbfgs_resample_every", c["lbfgs_resample_every"], 0),
             "adam_steps": check_int("adam_steps", c["adam_steps"], 0),
             "lr": check_float("lr", c["lr"], positive=True),
             "lbfgs_steps": check_int("lbfgs_steps", c["lbfgs_steps"], 0),
@@ -498,34 +500,54 @@ class PhysicsInformedSurrogate(Surrogate):
                 if record_every and step % record_every == 0:
                     record(step)
         lbfgs_iterations = 0
-        if h["lbfgs_steps"]:
-            lbfgs = torch.optim.LBFGS(
-                params,
-                lr=1.0,
-                max_iter=h["lbfgs_steps"],
-                history_size=50,
-                tolerance_grad=1e-12,
-                tolerance_change=1e-15,
-                line_search_fn="strong_wolfe",
-            )
+        budget = h["lbfgs_steps"]
+        # L-BFGS restarts (fresh history: the loss changed) on new points every
+        # ``lbfgs_resample_every`` iterations when asked; otherwise one run on fixed points.
+        restart = h["lbfgs_resample_every"] if h["resampling"] != "none" else 0
+        # In chunks when recording a curve: LBFGS keeps its history in its state, so
+        # consecutive step() calls continue the same run.
+        chunk = record_every if (monitor is not None and record_every) else budget
+        lbfgs = None
+        while lbfgs_iterations < budget:
+            if lbfgs is None:
+                lbfgs = torch.optim.LBFGS(
+                    params,
+                    lr=1.0,
+                    max_iter=budget,
+                    history_size=50,
+                    tolerance_grad=1e-12,
+                    tolerance_change=1e-15,
+                    line_search_fn="strong_wolfe",
+                )
+                started_at = lbfgs_iterations
 
-            def closure() -> torch.Tensor:
-                lbfgs.zero_grad(set_to_none=True)
-                loss, _ = self._loss(solution, physics, points)
-                loss.backward()
-                return loss
+                def closure(optimizer: torch.optim.LBFGS = lbfgs) -> torch.Tensor:
+                    optimizer.zero_grad(set_to_none=True)
+                    loss, _ = self._loss(solution, physics, points)
+                    loss.backward()
+                    return loss
 
-            # In chunks when recording a curve: LBFGS keeps its history in its state, so
-            # consecutive step() calls continue the same run.
-            chunk = record_every if (monitor is not None and record_every) else h["lbfgs_steps"]
-            while lbfgs_iterations < h["lbfgs_steps"]:
-                lbfgs.param_groups[0]["max_iter"] = min(chunk, h["lbfgs_steps"] - lbfgs_iterations)
-                before = lbfgs_iterations
-                lbfgs.step(closure)
-                lbfgs_iterations = int(lbfgs.state[params[0]].get("n_iter", 0))
-                record(h["adam_steps"] + lbfgs_iterations)
-                if lbfgs_iterations == before or lbfgs_iterations - before < chunk:
-                    break  # converged (or stalled): L-BFGS stopped before its budget
+            ask = min(chunk, budget - lbfgs_iterations)
+            if restart:
+                ask = min(ask, restart - (lbfgs_iterations - started_at))
+            lbfgs.param_groups[0]["max_iter"] = ask
+            before = lbfgs_iterations
+            lbfgs.step(closure)
+            lbfgs_iterations = started_at + int(lbfgs.state[params[0]].get("n_iter", 0))
+            record(h["adam_steps"] + lbfgs_iterations)
+            stopped = lbfgs_iterations - before < ask  # converged or stalled on these points
+            if (
+                restart
+                and lbfgs_iterations < budget
+                and (stopped or lbfgs_iterations - started_at >= restart)
+            ):
+                if lbfgs_iterations == before:
+                    break  # no progress even on fresh points
+                step_seed = seed + h["adam_steps"] + lbfgs_iterations
+                points["collocation"] = self._resample(solution, physics, step_seed, dtype)
+                lbfgs = None
+            elif stopped:
+                break
         loss, terms = self._loss(solution, physics, points)
         stats: dict[str, Any] = {
             "loss": float(loss.detach()),

@@ -260,6 +260,7 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         resample_every: int = 50,
         resample_power: float = 1.0,
         resample_floor: float = 1.0,
+        lbfgs_resample_every: int = 0,
         adam_steps: int = 2000,
         lr: float = 1e-2,
         lbfgs_steps: int = 500,

@@ -137,6 +137,11 @@ class PINNSurrogate(PhysicsInformedSurrogate):
         Adam steps between two redraws (500).
     resample_power, resample_floor : float
         ``k`` and ``c`` of the RAD density ``|r|^k / mean(|r|^k) + c`` (1, 1).
+    lbfgs_resample_every : int
+        With resampling on, redraw the points every this many L-BFGS iterations too and
+        restart L-BFGS on them (0, the default: L-BFGS keeps the last points). A network
+        with many local degrees of freedom (PIG) can otherwise fit the residual at the
+        fixed points rather than between them.
     adam_steps : int
         Adam iterations (2000), full batch.
     lr : float
@@ -186,6 +191,7 @@ class PINNSurrogate(PhysicsInformedSurrogate):
         resample_every: int = 500,
         resample_power: float = 1.0,
         resample_floor: float = 1.0,
+        lbfgs_resample_every: int = 0,
         adam_steps: int = 2000,
         lr: float = 1e-3,
         lbfgs_steps: int = 500,

@@ -136,3 +136,26 @@ def test_every_physics_informed_surrogate_takes_the_common_hyperparameters(burge
         assert set(COMMON_HYPERPARAMETERS) <= set(cls.hyperparameter_names())
         stored = cls(burgers, **{k: v for k, v in TINY.items() if k in COMMON_HYPERPARAMETERS})
         assert set(COMMON_HYPERPARAMETERS) <= set(stored.hyperparameters)
+
+
+@pytest.mark.parametrize("every, expected", [(0, 0), (4, 2)])
+def test_lbfgs_restarts_on_fresh_points_when_asked(burgers, monkeypatch, every, expected):
+    """``lbfgs_resample_every=4`` over 12 iterations redraws the points twice (after 4 and
+    8) and restarts L-BFGS; 0 keeps them fixed. The iteration count spans the restarts."""
+    calls = []
+    original = PINNSurrogate._resample
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PINNSurrogate, "_resample", counting)
+    pinn = PINNSurrogate(
+        burgers,
+        **{**TINY, "adam_steps": 0, "lbfgs_steps": 12},
+        resampling="rad",
+        lbfgs_resample_every=every,
+    )
+    pinn.solve(burgers.sample_inputs(1, 0))
+    assert len(calls) == expected
+    assert pinn.last_solve_stats[0]["lbfgs_iterations"] == 12
