@@ -210,3 +210,15 @@ def test_fused_gaussian_kernel_matches_the_torch_expression(dim):
         assert close(a, b)
     for a, b in zip(grads1, grads0, strict=True):
         assert close(a, b)
+
+
+def test_fused_gaussian_kernel_runs_in_float32():
+    # The kernel compiles per dtype; float32 agrees with float64 to float32 rounding.
+    network = pig_network("diagonal", seed=6)
+    points = torch.rand(30, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    want = network.embedding.jet(points, 2, PAIRS)
+    got = network.float().embedding.jet(points.float(), 2, PAIRS)
+    for a, b in zip(got, want, strict=True):
+        a, b = a.detach(), b.detach()
+        assert a.dtype == torch.float32
+        assert (a.double() - b).abs().max() <= 1e-4 * max(1.0, float(b.abs().max()))
