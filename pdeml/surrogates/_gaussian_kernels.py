@@ -24,6 +24,17 @@ import torch
 CUTOFF = 80.0
 
 
+@numba.njit(inline="always", cache=True)
+def _quadratic(x, mu, a, i, g_index, diff, e):  # pragma: no cover - numba
+    """Fill ``diff = x_i − μ_n`` and ``e = a_n diff``; return ``Σ a_n diff²``."""
+    q = 0.0
+    for j in range(x.shape[1]):
+        diff[j] = x[i, j] - mu[g_index, j]
+        e[j] = a[g_index, j] * diff[j]
+        q += e[j] * diff[j]
+    return q
+
+
 @numba.njit(parallel=True, cache=True)
 def _forward(x, mu, a, f, d, pi, pj, value, first, second):  # pragma: no cover - numba
     m, n_dims = x.shape
@@ -32,12 +43,9 @@ def _forward(x, mu, a, f, d, pi, pj, value, first, second):  # pragma: no cover 
     n_pairs = pi.shape[0]
     for i in numba.prange(m):
         e = np.empty(n_dims)
+        diff = np.empty(n_dims)
         for g_index in range(n):
-            q = 0.0
-            for j in range(n_dims):
-                diff = x[i, j] - mu[g_index, j]
-                e[j] = a[g_index, j] * diff
-                q += e[j] * diff
+            q = _quadratic(x, mu, a, i, g_index, diff, e)
             if q > CUTOFF:
                 continue
             g = np.exp(-0.5 * q)
@@ -72,11 +80,7 @@ def _backward(
         s2 = np.empty(n_pairs)
         de = np.empty(d)
         for i in range(m):
-            q = 0.0
-            for j in range(n_dims):
-                diff[j] = x[i, j] - mu[g_index, j]
-                e[j] = a[g_index, j] * diff[j]
-                q += e[j] * diff[j]
+            q = _quadratic(x, mu, a, i, g_index, diff, e)
             if q > CUTOFF:
                 continue
             g = np.exp(-0.5 * q)
