@@ -78,6 +78,7 @@ def _backward(
         diff = np.empty(n_dims)
         s1 = np.empty(d)
         s2 = np.empty(n_pairs)
+        shape = np.empty(n_pairs)
         de = np.empty(d)
         for i in range(m):
             q = _quadratic(x, mu, a, i, g_index, diff, e)
@@ -97,10 +98,10 @@ def _backward(
                     d_f[g_index, c] += w * grad_first[i, j, c]
             for p in range(n_pairs):
                 u, v = pi[p], pj[p]
-                w = e[u] * e[v]
+                shape[p] = e[u] * e[v]  # ∂_u ∂_v g = (e_u e_v − δ_uv a_u) g
                 if u == v:
-                    w -= a[g_index, u]
-                w *= g
+                    shape[p] -= a[g_index, u]
+                w = shape[p] * g
                 s2[p] = 0.0
                 for c in range(k):
                     s2[p] += f[g_index, c] * grad_second[i, p, c]
@@ -113,11 +114,9 @@ def _backward(
                 de[j] = -s1[j] * g
             for p in range(n_pairs):
                 u, v = pi[p], pj[p]
-                w = e[u] * e[v]
                 if u == v:
-                    w -= a[g_index, u]
                     d_a[g_index, u] -= s2[p] * g
-                c_g += s2[p] * w
+                c_g += s2[p] * shape[p]
                 de[u] += s2[p] * g * e[v]
                 de[v] += s2[p] * g * e[u]
             # g = exp(−½ Σ a_J diff_J²), e_j = a_j diff_j, diff = x − μ.

@@ -20,9 +20,9 @@ derivatives and the declared second derivatives gets the right numbers through c
 ``T`` are zero, so the trick is only used for residuals that declare what they take
 (:attr:`pdeml.problems.physics.PDEResidual.second_derivatives`).
 
-Parameter-free factors (the initial condition ``u0`` and the boundary factor of the hard
-constraints) get their jets once per point set by autograd (:class:`FrozenJets`): they do
-not change while the network trains.
+The initial condition ``u0`` of the hard constraints, parameter-free and costly (a
+trigonometric interpolant), gets its jet once per point set by autograd
+(:class:`FrozenJets`); the cheap polynomial boundary factor stays on plain autograd.
 """
 
 from __future__ import annotations
@@ -91,7 +91,9 @@ def taylor(jet: Jet, points: torch.Tensor, pairs: Pairs) -> torch.Tensor:
 def autograd_jet(
     fn: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, d: int, pairs: Pairs
 ) -> Jet:
-    """The jet of a function ``[m, D] -> [m]`` by autograd (exact; a reference for tests).
+    """The jet of a function ``[m, D] -> [m]`` by nested autograd (exact).
+
+    Used for parameter-free functions (:class:`FrozenJets`) and as the tests' reference.
 
     The result keeps the graph to ``fn``'s parameters when gradients are enabled.
     """
@@ -148,12 +150,12 @@ class FrozenJets:
 
 
 def mlp_jet(layers: nn.Sequential, jet: Jet, pairs: Pairs) -> Jet:
-    """Push a jet through ``Linear``, ``Tanh`` and sine layers (chain rule in closed form).
+    """Push a jet through ``Linear`` and ``Tanh`` layers (chain rule in closed form).
 
     Parameters
     ----------
     layers : torch.nn.Sequential
-        ``nn.Linear``, ``nn.Tanh`` or any module with ``jet_activation = "sin"``.
+        ``nn.Linear`` and ``nn.Tanh`` modules (PIG's MLP).
     jet : Jet
         The input's jet: value ``[m, k]``, first ``[m, d, k]``, second ``[m, P, k]``.
     pairs : tuple of (int, int)
@@ -166,16 +168,11 @@ def mlp_jet(layers: nn.Sequential, jet: Jet, pairs: Pairs) -> Jet:
             first = first @ layer.weight.T
             second = second @ layer.weight.T
             continue
-        if isinstance(layer, nn.Tanh):
-            s = torch.tanh(value)
-            d1 = 1 - s * s
-            d2 = -2 * s * d1
-        elif getattr(layer, "jet_activation", None) == "sin":
-            s = torch.sin(value)
-            d1 = torch.cos(value)
-            d2 = -s
-        else:
+        if not isinstance(layer, nn.Tanh):
             raise TypeError(f"mlp_jet: no closed-form jet for layer {type(layer).__name__}")
+        s = torch.tanh(value)
+        d1 = 1 - s * s
+        d2 = -2 * s * d1
         if pairs:
             products = torch.stack([first[:, i] * first[:, j] for i, j in pairs], 1)
             second = d1[:, None] * second + d2[:, None] * products

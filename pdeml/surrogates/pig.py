@@ -110,18 +110,26 @@ class GaussianEmbedding(nn.Module):
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         """Features ``[m, k]`` at ``points`` ``[m, d]``."""
         x = (points - self.center) / self.half_width
+        weights, _, _ = self._gaussians(x)
+        return weights @ self.features
+
+    def _gaussians(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Gaussians ``[m, N]`` at scaled points, with the precisions ``A`` and ``A μ``.
+
+        ``A`` is ``[N, D]`` (diagonal) or ``[N, D, D]`` (full); ``A μ`` is ``[N, D]``.
+        """
         mu = self.means
         if self.covariance == "diagonal":
-            a = self.log_precision.exp()  # [N, d]
-            quadratic = (x * x) @ a.T - 2 * x @ (a * mu).T + (a * mu * mu).sum(1)
+            a = self.log_precision.exp()  # [N, D]
+            a_mu = a * mu
+            quadratic = (x * x) @ a.T - 2 * x @ a_mu.T + (a_mu * mu).sum(1)
         else:
-            a = self.precision()  # [N, d, d]
+            a = self.precision()  # [N, D, D]
             outer = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
             a_mu = torch.einsum("nij,nj->ni", a, mu)
             quadratic = outer @ a.reshape(a.shape[0], -1).T - 2 * x @ a_mu.T + (a_mu * mu).sum(1)
         # The expansion can dip a hair below zero by rounding; a Gaussian is at most 1.
-        weights = torch.exp(-0.5 * quadratic.clamp_min(0.0))
-        return weights @ self.features
+        return torch.exp(-0.5 * quadratic.clamp_min(0.0)), a, a_mu
 
     def jet(self, points: torch.Tensor, d: int, pairs: Pairs) -> Jet:
         """Features with their derivatives in the first ``d`` coordinates, in closed form.
@@ -131,33 +139,25 @@ class GaussianEmbedding(nn.Module):
         scaling to ``[−1, 1]^D`` contributes ``1 / half_width`` per derivative.
         """
         x = (points - self.center) / self.half_width
-        mu = self.means
         scale = 1.0 / self.half_width
         if self.covariance == "diagonal" and x.device.type == "cpu" and self.fused:
             value, first, second = DiagonalGaussianJet.apply(
-                x.detach(), mu, self.log_precision.exp(), self.features, d, pairs
+                x.detach(), self.means, self.log_precision.exp(), self.features, d, pairs
             )
             factors = torch.stack([scale[i] * scale[j] for i, j in pairs]) if pairs else scale[:0]
             return Jet(value, first * scale[:d, None], second * factors[:, None])
+        weights, a, a_mu = self._gaussians(x)
         if self.covariance == "diagonal":
-            a = self.log_precision.exp()  # [N, D]
-            a_mu = a * mu
-            quadratic = (x * x) @ a.T - 2 * x @ a_mu.T + (a_mu * mu).sum(1)
             slopes = [x[:, i : i + 1] * a[:, i] - a_mu[:, i] for i in range(d)]
 
             def curvature(i: int, j: int) -> torch.Tensor | None:
                 return a[:, i] if i == j else None
         else:
-            a = self.precision()  # [N, D, D]
-            outer = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
-            a_mu = torch.einsum("nij,nj->ni", a, mu)
-            quadratic = outer @ a.reshape(a.shape[0], -1).T - 2 * x @ a_mu.T + (a_mu * mu).sum(1)
             slopes = [x @ a[:, i, :].T - a_mu[:, i] for i in range(d)]
 
             def curvature(i: int, j: int) -> torch.Tensor | None:
                 return a[:, i, j]
 
-        weights = torch.exp(-0.5 * quadratic.clamp_min(0.0))
         f = self.features
         sloped = [weights * e for e in slopes]
         first = torch.stack([-(sloped[i] @ f) * scale[i] for i in range(d)], 1)

@@ -55,9 +55,6 @@ ACTIVATIONS = ("tanh", "sin")
 class Sine(nn.Module):
     """``sin(x)`` as a module."""
 
-    #: Lets :func:`pdeml.surrogates.jets.mlp_jet` push derivatives through it.
-    jet_activation = "sin"
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sin(x)
 

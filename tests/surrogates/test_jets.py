@@ -5,6 +5,8 @@ computation in float64; the tolerance (1e-11 relative) is a few hundred ulps, th
 of sums over hundreds of Gaussians taken in another order.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -49,10 +51,9 @@ def test_pig_jet_matches_autograd(covariance):
         assert close(got, want)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "sin"])
-def test_mlp_jet_matches_autograd(activation):
+def test_mlp_jet_matches_autograd():
     torch.manual_seed(0)
-    mlp = MLP((0.0, 0.0), (1.0, 2.0), 12, 3, activation).double()
+    mlp = MLP((0.0, 0.0), (1.0, 2.0), 12, 3, "tanh").double()
     points = torch.rand(40, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     scaled = (points - mlp.center) / mlp.half_width
     # The input jet of the scaling: identity / half-width, no curvature.
@@ -148,7 +149,7 @@ def test_constrained_solution_with_jets_equals_autograd(case, network_kind):
 
 def test_jets_are_off_for_residuals_that_declare_nothing():
     physics = burgers_dirichlet()
-    undeclared = type(physics)(**{**physics.__dict__, "second_derivatives": None})
+    undeclared = dataclasses.replace(physics, second_derivatives=None)
     network = pig_network("diagonal")
     assert ConstrainedSolution(network, undeclared, True).pairs is None
     assert ConstrainedSolution(network, physics, True).pairs == ((0, 0),)
