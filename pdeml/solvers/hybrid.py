@@ -541,8 +541,8 @@ class HybridLorenz96Solver(Solver):
         x = self.integrate(x0, self.problem.T)
         n, t, k = x.shape
         with np.errstate(all="ignore"):  # a blown-up run (check_finite=False) gives NaN here
-            # The same float64 evaluator that drove the trajectory (a network's torch
-            # forward runs in float32 and would differ from it by ~1e-6).
+            # A float64 evaluation of the closure (a network's float32 torch forward would
+            # differ from the trajectory's own evaluation by ~1e-6).
             states = np.ascontiguousarray(x.reshape(n * t, k), dtype=np.float64)
             coupling = self.closure.inference(k)(states).reshape(n, t, k)
         return {"X": x, "coupling": coupling}

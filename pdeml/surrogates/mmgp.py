@@ -86,10 +86,10 @@ class MMGPSurrogate(Surrogate):
         Optimise the GP hyperparameters on at most this many training samples (a seeded
         random subset), then condition the GP on all of them. The marginal likelihood costs
         ``O(n^3)`` per output, restart and iteration, so this bounds the training time (one
-        optimiser step over 34 outputs took 10x longer with 500 samples than with 200,
-        measured); ``None`` uses every sample. The defaults (``rings=20``, 16 field modes,
-        1 restart, 100 iterations, 200 samples here) fit 500 paper-preset samples in about
-        3.5 minutes on 2 shared CPU cores (docs/surrogates/mmgp.md).
+        optimiser step over 34 outputs took 10x longer with 500 samples than with 200 in
+        a one-off timing); ``None`` uses every sample. The defaults (``rings=20``, 16 field
+        modes, 1 restart, 100 iterations, 200 samples here) fit 500 paper-preset samples in
+        64 s on a nearly idle 2-core CPU (``validation/reports/darcy_mesh_paper``).
     seed : int
         Seed of the restarts, the hyperparameter subset and the posterior draws.
     """

@@ -227,7 +227,8 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         Burgers: at a short budget (65 × 20 grid, 100 Gaussians, 2000 points, Adam 300 +
         L-BFGS 100, RAD/50) Gaussians at 3e-2 with the MLP at 1e-3 gave 0.141 against
         0.261 with one rate 1e-2; at the quick suite's budget (400 Gaussians, 4000 points,
-        Adam 1000 + L-BFGS 1000) the same split gave 0.096 against 0.023 with one rate.
+        Adam 1000 + L-BFGS 1000) the same split gave 0.096 against 0.023 with one rate
+        (one-off runs; only the one-rate suite is committed).
         One rate stays the default.
     resampling, resample_every : str, int
         Residual-based adaptive resampling every 50 Adam steps by default (``"rad"``):

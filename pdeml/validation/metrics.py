@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 from pdeml.validation._arrays import (
     _as_arrays,
     _check_lengths,
+    _check_variance,
     _flat,
     _mean_squares,
     _quiet,
@@ -417,20 +418,18 @@ def calibration_curve(
     from statistics import NormalDist
 
     mean, var, ref = _as_arrays(("mean", "var", "ref"), mean, var, ref)
-    if np.any(var < 0):
-        raise ValueError(f"var must be non-negative, got a minimum of {np.nanmin(var)!r}")
+    _check_variance(var)
     keep = _check_mask(mask, ref.shape, "mask")
     levels = np.asarray(levels, dtype=np.float64).ravel()
     if levels.size == 0 or not np.all((levels > 0) & (levels < 1)):
         raise ValueError(f"levels must be probabilities in (0, 1), got {levels.tolist()}")
-    with np.errstate(invalid="ignore"):
-        z = np.abs(ref - mean)[keep] / np.sqrt(var[keep])
-        # sigma = 0: covered only by an exact prediction (0/0 is nan, a miss).
-        z = np.where((var[keep] == 0) & (ref[keep] == mean[keep]), 0.0, z)
-    if z.size == 0:
+    miss = np.abs(ref - mean)[keep]
+    if miss.size == 0:
         return np.full(levels.shape, np.nan)
-    bounds = np.array([NormalDist().inv_cdf(0.5 * (1.0 + float(x))) for x in levels])
-    return np.array([np.mean(z <= b) for b in bounds])
+    sigma = np.sqrt(var[keep])
+    bounds = [NormalDist().inv_cdf(0.5 * (1.0 + float(x))) for x in levels]
+    # The rule of interval_coverage: inside when |r − μ| <= z σ (σ = 0: exact hits only).
+    return np.array([np.mean(miss <= b * sigma) for b in bounds])
 
 
 def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...], name: str) -> np.ndarray:

@@ -435,13 +435,13 @@ def _problem_section(b: _Builder, pid: str, spec: Mapping[str, Any], entries: li
     for eid, a in arrays.items():
         if a is None:
             continue
-        if _is_mesh(problem, a):
+        if _is_mesh(a):
             _mesh_figures(b, eid, a, problem)
         else:
             _sample_figures(b, eid, a, problem)
 
 
-def _is_mesh(problem: Any, arrays: Mapping[str, np.ndarray]) -> bool:
+def _is_mesh(arrays: Mapping[str, np.ndarray]) -> bool:
     return "best__input__nodes" in arrays and "best__input__triangles" in arrays
 
 

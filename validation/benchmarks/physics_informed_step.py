@@ -9,7 +9,7 @@ difference of the gradients) at another cost:
 
 * ``pinn``: ``u0`` differentiated once per point set (the network stays on autograd);
 * ``pig``: the same, plus the Gaussian features' jet in closed form, by the fused numba
-  kernel on CPU (``pig torch-jet``: the same jet written in torch, for comparison).
+  kernel on CPU (row ``jets (torch)``: the same jet written in torch, for comparison).
 
 Case: the classic Burgers problem (``ν = 0.01/π``, 256 × 100 grid), float64, the paper
 suite's sizes (PINN 8 × 20; PIG 1000 diagonal Gaussians, 4 features, MLP 16).
