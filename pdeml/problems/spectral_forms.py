@@ -110,6 +110,38 @@ class SpectralForm:
         sq = r.abs() ** 2 if r.is_complex() else r**2
         return (sq * self.residual_weights(r)).reshape(r.shape[0], -1).sum(dim=1)
 
+    def linear_inverse(self, r: torch.Tensor) -> torch.Tensor:
+        """Least-squares inverse of the linear part on the free coefficients.
+
+        With ``A`` the matrix of ``V ↦ linear(solution(V)) − linear(solution(0))`` (full
+        column rank), returns ``A⁺ r``, shaped like the free coefficients the ansatz uses.
+        """
+        raise NotImplementedError
+
+    def free_weights(self, like: torch.Tensor) -> torch.Tensor:
+        """Parseval weights of the free coefficients (2 for one-sided Fourier modes ``k > 0``)."""
+        w = torch.ones(like.shape[1:], dtype=like.real.dtype, device=like.device)
+        for axis, basis in enumerate(self.network_bases):
+            if isinstance(basis, Fourier):
+                shape = [1] * w.ndim
+                shape[axis] = -1
+                bw = torch.as_tensor(basis.weights(), dtype=w.dtype, device=w.device)
+                w = w * bw.reshape(shape)
+        return w
+
+    def preconditioned_loss(self, u: torch.Tensor) -> torch.Tensor:
+        """Per-sample squared norm of ``A⁺ R(U)``, the residual mapped back through the
+        least-squares inverse of the linear part, ``[n]``.
+
+        For a linear problem ``R = A V + c`` this is ``|V − V*|²`` with ``V*`` the
+        minimiser of :meth:`spectral_loss`: same minimiser, but the loss is as well
+        conditioned as a regression on the coefficients, where the plain residual norm
+        weighs mode ``k`` like the linear part's symbol squared (``ν²k⁴`` for diffusion).
+        """
+        z = self.linear_inverse(self.residual(u))
+        sq = z.abs() ** 2 if z.is_complex() else z**2
+        return (sq * self.free_weights(z)).reshape(z.shape[0], -1).sum(dim=1)
+
     def outputs(self, u: torch.Tensor, resolution: int | None = None) -> dict[str, np.ndarray]:
         """The problem's output fields on its grid at ``resolution``, numpy float64."""
         raise NotImplementedError
@@ -134,6 +166,24 @@ def _to(t: torch.Tensor, device: Any, dtype: torch.dtype | None) -> torch.Tensor
         else:
             t = t.to(dtype)
     return t.to(device) if device is not None else t
+
+
+def time_inverses(dt: np.ndarray, start: np.ndarray, decay: np.ndarray) -> np.ndarray:
+    """Pseudo-inverses ``[*decay.shape, M − 1, M]`` of ``(D_t + λ) E`` for every ``λ`` in
+    ``decay``.
+
+    ``D_t`` ``[M, M]`` is the Chebyshev derivative in time and ``E`` ``[M, M − 1]`` the
+    initial-value ansatz ``U_0 = u0 − Σ_{j≥1} V_j T_j(start)``, ``U_j = V_j``: the linear
+    part ``∂_t + λ`` of a Fourier mode, as a map from the free coefficients ``V_{1..}``.
+    """
+    m = dt.shape[0]
+    embed = np.zeros((m, m - 1))
+    embed[0] = -start[1:]
+    embed[np.arange(1, m), np.arange(m - 1)] = 1.0
+    eye = np.eye(m)
+    flat = np.asarray(decay, dtype=np.float64).ravel()
+    blocks = (dt[None] + flat[:, None, None] * eye[None]) @ embed[None]
+    return np.linalg.pinv(blocks).reshape(*np.shape(decay), m - 1, m)
 
 
 # -- Burgers ------------------------------------------------------------------------------
@@ -171,6 +221,9 @@ class BurgersForm(SpectralForm):
         self.dt = torch.as_tensor(ct.derivative_matrix())
         self.diffusion = torch.as_tensor(self.problem.nu * fx.wavenumbers() ** 2)
         self.advection = torch.as_tensor(0.5j * fx.wavenumbers())
+        self.inverses = torch.as_tensor(
+            time_inverses(ct.derivative_matrix(), ct.endpoint_values()[0], self.diffusion.numpy())
+        )  # [mx, mt − 1, mt]
 
     @property
     def n_samples(self) -> int:
@@ -197,6 +250,12 @@ class BurgersForm(SpectralForm):
         dt = self.dt.to(u.real.dtype).to(u.device)
         diffusion = self.diffusion.to(u.real.dtype).to(u.device)
         return u @ dt.T.to(u.dtype) + diffusion[:, None] * u
+
+    def linear_inverse(self, r: torch.Tensor) -> torch.Tensor:
+        inverses = self.inverses.to(r.real.dtype).to(r.device).to(r.dtype)
+        free = torch.einsum("kij,nkj->nki", inverses, r)
+        # The ansatz ignores V_0 (replaced by the initial condition): its slot stays 0.
+        return torch.cat([torch.zeros_like(free[..., :1]), free], dim=-1)
 
     def nonlinear(self, u: torch.Tensor) -> torch.Tensor:
         fx, ct = self.solution_bases
@@ -255,7 +314,7 @@ class BurgersForm(SpectralForm):
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> BurgersForm:
         out = object.__new__(BurgersForm)
         out.__dict__.update(self.__dict__)
-        for name in ("u0", "start", "dt", "diffusion", "advection"):
+        for name in ("u0", "start", "dt", "diffusion", "advection", "inverses"):
             setattr(out, name, _to(getattr(self, name), device, dtype))
         return out
 
@@ -333,6 +392,18 @@ class DarcyForm(SpectralForm):
             p[np.arange(m) + 2, np.arange(m)] = 1.0
             phi.append(torch.as_tensor(p))
         self.phi = tuple(phi)
+        # −Δ on the free coefficients (ā = 1), as a dense matrix: columns are the images of
+        # the unit coefficients; its pseudo-inverse, divided by each sample's ā, inverts
+        # the linear part.
+        px, py = (p.numpy() for p in self.phi)
+        dx, dy = self.dx.numpy(), self.dy.numpy()
+        mx, my = px.shape[1], py.shape[1]
+        unit = np.eye(mx * my).reshape(mx * my, mx, my)
+        u = px @ unit @ py.T
+        laplacian = -(dx @ dx @ u + u @ (dy @ dy).T)
+        self.inverse_laplacian = torch.as_tensor(
+            np.linalg.pinv(laplacian.reshape(mx * my, -1).T)
+        )  # [mx·my, (mx+2)(my+2)]
 
     @property
     def n_samples(self) -> int:
@@ -379,6 +450,12 @@ class DarcyForm(SpectralForm):
         out[:, 0, 0] = self.problem.forcing
         return out
 
+    def linear_inverse(self, r: torch.Tensor) -> torch.Tensor:
+        inverse = self.inverse_laplacian.to(r.dtype).to(r.device)
+        mean = self.a_mean.to(r.dtype).to(r.device)[:, None]
+        mx, my = (b.modes for b in self.network_bases)
+        return (r.reshape(r.shape[0], -1) @ inverse.T / mean).reshape(-1, mx, my)
+
     def outputs(self, u: torch.Tensor, resolution: int | None = None) -> dict[str, np.ndarray]:
         bx, by = self.solution_bases
         n = self.problem.resolution if resolution is None else int(resolution)
@@ -422,7 +499,7 @@ class DarcyForm(SpectralForm):
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> DarcyForm:
         out = object.__new__(DarcyForm)
         out.__dict__.update(self.__dict__)
-        for name in ("a_mean", "a_points", "log_a", "a_grid", "dx", "dy"):
+        for name in ("a_mean", "a_points", "log_a", "a_grid", "dx", "dy", "inverse_laplacian"):
             setattr(out, name, _to(getattr(self, name), device, dtype))
         out.phi = tuple(_to(p, device, dtype) for p in self.phi)
         return out
@@ -480,6 +557,9 @@ class NavierStokesForm(SpectralForm):
         self.inv_k2 = torch.as_tensor(inverse_laplacian)
         self.ikx = torch.as_tensor(1j * kx + 0 * ky)
         self.iky = torch.as_tensor(1j * ky + 0 * kx)
+        self.inverses = torch.as_tensor(
+            time_inverses(ct.derivative_matrix(), ct.endpoint_values()[0], self.problem.nu * k2)
+        )  # [kx, ky, mt − 1, mt]
 
     @property
     def n_samples(self) -> int:
@@ -506,6 +586,11 @@ class NavierStokesForm(SpectralForm):
         dt = self._c(self.dt, u)
         nu_k2 = self.problem.nu * self._c(self.k2, u)
         return u @ dt.T.to(u.dtype) + nu_k2[..., None] * u
+
+    def linear_inverse(self, r: torch.Tensor) -> torch.Tensor:
+        inverses = self._c(self.inverses, r).to(r.dtype)
+        free = torch.einsum("xyij,nxyj->nxyi", inverses, r)
+        return torch.cat([torch.zeros_like(free[..., :1]), free], dim=-1)
 
     def nonlinear(self, u: torch.Tensor) -> torch.Tensor:
         fx, fy, ct = self.solution_bases
@@ -590,7 +675,7 @@ class NavierStokesForm(SpectralForm):
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> NavierStokesForm:
         out = object.__new__(NavierStokesForm)
         out.__dict__.update(self.__dict__)
-        for name in ("w0", "force", "start", "dt", "k2", "inv_k2", "ikx", "iky"):
+        for name in ("w0", "force", "start", "dt", "k2", "inv_k2", "ikx", "iky", "inverses"):
             setattr(out, name, _to(getattr(self, name), device, dtype))
         return out
 

@@ -37,7 +37,7 @@ from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 from pdeml.training.trainer import default_device
 
 ACTIVATIONS = {"gelu": nn.functional.gelu, "tanh": torch.tanh, "silu": nn.functional.silu}
-LOSSES = ("spectral", "collocation")
+LOSSES = ("spectral", "preconditioned", "collocation")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 WEIGHTS = "model.pt"
 
@@ -182,9 +182,12 @@ class NSMSurrogate(Surrogate):
     layers : int
         Spectral layers (4).
     activation : {"gelu", "tanh", "silu"}
-    loss : {"spectral", "collocation"}
-        The spectral loss (the method) or a finite-difference collocation loss on a grid
-        (the PINN-loss baseline with the same architecture).
+    loss : {"spectral", "preconditioned", "collocation"}
+        The spectral loss (the method: squared norm of the residual's coefficients); the
+        same residual mapped back through the least-squares inverse of the linear part
+        before the norm is taken (``SpectralForm.preconditioned_loss``: same minimiser on
+        linear problems, better conditioned); or a finite-difference collocation loss on a
+        grid (the PINN-loss baseline with the same architecture).
     dtype : {"float32", "float64"}
     """
 
@@ -260,8 +263,11 @@ class NSMSurrogate(Surrogate):
         )._apply(lambda t: _cast(t, DTYPES[h["dtype"]]))
 
     def _loss(self, form: Any, u: torch.Tensor) -> torch.Tensor:
-        if self.hyperparameters["loss"] == "spectral":
+        loss = self.hyperparameters["loss"]
+        if loss == "spectral":
             return form.spectral_loss(u)
+        if loss == "preconditioned":
+            return form.preconditioned_loss(u)
         return form.collocation_loss(u)
 
     # -- training ------------------------------------------------------------------------

@@ -66,6 +66,7 @@ COMMON_HYPERPARAMETERS = (
     "lbfgs_resample_every",
     "adam_steps",
     "lr",
+    "lr_decay",
     "lbfgs_steps",
     "weight_residual",
     "weight_boundary",
@@ -254,6 +255,7 @@ class PhysicsInformedSurrogate(Surrogate):
             "lbfgs_resample_every": check_int("lbfgs_resample_every", c["lbfgs_resample_every"], 0),
             "adam_steps": check_int("adam_steps", c["adam_steps"], 0),
             "lr": check_float("lr", c["lr"], positive=True),
+            "lr_decay": check_float("lr_decay", c["lr_decay"], positive=True),
             "lbfgs_steps": check_int("lbfgs_steps", c["lbfgs_steps"], 0),
             "weight_residual": check_float("weight_residual", c["weight_residual"]),
             "weight_boundary": check_float("weight_boundary", c["weight_boundary"]),
@@ -268,6 +270,8 @@ class PhysicsInformedSurrogate(Surrogate):
             raise ValueError(
                 f"device must be a string such as 'cpu' or 'cuda', got {c['device']!r}"
             )
+        if values["lr_decay"] > 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {values['lr_decay']!r}")
         if values["resample_power"] == 0 and values["resample_floor"] == 0:
             raise ValueError("resample_power and resample_floor must not both be 0")
         self._set_hyperparameters(values)
@@ -490,6 +494,11 @@ class PhysicsInformedSurrogate(Surrogate):
         step = 0
         if h["adam_steps"]:
             adam = torch.optim.Adam(self._adam_groups(network), lr=h["lr"])
+            # Exponential decay to ``lr_decay`` times each group's rate at the last step, so
+            # that where Adam stops (and L-BFGS starts) depends less on the last few steps.
+            schedule = torch.optim.lr_scheduler.ExponentialLR(
+                adam, gamma=h["lr_decay"] ** (1.0 / max(h["adam_steps"] - 1, 1))
+            )
             for step in range(1, h["adam_steps"] + 1):
                 if h["resampling"] != "none" and step > 1 and (step - 1) % h["resample_every"] == 0:
                     points["collocation"] = self._resample(solution, physics, seed + step, dtype)
@@ -497,6 +506,7 @@ class PhysicsInformedSurrogate(Surrogate):
                 loss, _ = self._loss(solution, physics, points)
                 loss.backward()
                 adam.step()
+                schedule.step()
                 if record_every and step % record_every == 0:
                     record(step)
         lbfgs_iterations = 0

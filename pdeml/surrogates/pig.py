@@ -264,6 +264,7 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         lbfgs_resample_every: int = 0,
         adam_steps: int = 2000,
         lr: float = 1e-2,
+        lr_decay: float = 1.0,
         lbfgs_steps: int = 500,
         weight_residual: float = 1.0,
         weight_boundary: float = 1.0,

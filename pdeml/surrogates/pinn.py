@@ -143,6 +143,9 @@ class PINNSurrogate(PhysicsInformedSurrogate):
         Adam iterations (2000), full batch.
     lr : float
         Adam learning rate (1e-3).
+    lr_decay : float
+        Factor by which the Adam learning rates have decayed (exponentially) at the last
+        Adam step (1, the default: constant). Must be in (0, 1].
     lbfgs_steps : int
         L-BFGS iterations after Adam (500; 0 skips L-BFGS).
     weight_residual, weight_boundary, weight_initial : float
@@ -191,6 +194,7 @@ class PINNSurrogate(PhysicsInformedSurrogate):
         lbfgs_resample_every: int = 0,
         adam_steps: int = 2000,
         lr: float = 1e-3,
+        lr_decay: float = 1.0,
         lbfgs_steps: int = 500,
         weight_residual: float = 1.0,
         weight_boundary: float = 1.0,

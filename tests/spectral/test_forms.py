@@ -171,3 +171,50 @@ def test_navier_stokes_spectral_loss_minimiser_matches_the_reference(small_ns):
     opt.step(closure)
     out = form.outputs(form.solution(free).detach(), 16)["w_out"]
     assert np.linalg.norm(out - ref) / np.linalg.norm(ref) < 5e-3
+
+
+def _forms():
+    """One small form per problem, float64."""
+    burgers = Burgers1D(T=0.2, resolution=64)
+    darcy = Darcy2D(coefficient="lognormal", resolution=33, solver_resolution=129, n_modes=8)
+    ns = NavierStokes2D(nu=1e-3, T=3, t_in=1, forcing_amplitude=0.0, resolution=16)
+    w_in = np.random.default_rng(0).standard_normal((2, 1, 16, 16))
+    return {
+        "burgers": burgers.spectral_form(burgers.sample_inputs(2, 0), (12, 10)),
+        "darcy": darcy.spectral_form(darcy.sample_inputs(2, 0), (10, 9)),
+        "navier_stokes": ns.spectral_form({"w_in": w_in}, (5, 5, 6)),
+    }
+
+
+@pytest.mark.parametrize("name", ["burgers", "darcy", "navier_stokes"])
+def test_linear_inverse_undoes_the_linear_part_on_the_free_coefficients(name):
+    # A⁺ A = I for the affine map V ↦ linear(solution(V)); the slot the initial-value
+    # ansatz ignores (V_0 in time) comes back as zero.
+    form = _forms()[name]
+    shape = (form.n_samples, *(getattr(b, "size", b.modes) for b in form.network_bases))
+    generator = torch.Generator().manual_seed(1)
+    free = torch.randn(shape, dtype=torch.float64, generator=generator)
+    if form.complex:
+        free = torch.complex(free, torch.randn(shape, dtype=torch.float64, generator=generator))
+    zero = form.linear(form.solution(torch.zeros_like(free)))
+    back = form.linear_inverse(form.linear(form.solution(free)) - zero)
+    if name == "darcy":
+        assert torch.allclose(back, free, rtol=0, atol=1e-11)
+    else:
+        assert torch.allclose(back[..., 1:], free[..., 1:], rtol=0, atol=1e-11)
+        assert back[..., 0].abs().max() == 0
+
+
+def test_preconditioned_loss_is_the_coefficient_error_on_a_linear_problem():
+    # Constant coefficient: the residual is affine, A V + c, so |A⁺(A V + c)|² = |V − V*|²
+    # with V* the minimiser of the plain spectral loss (least squares).
+    p = Darcy2D(coefficient="lognormal", resolution=33, solver_resolution=129, n_modes=8)
+    form = p.spectral_form({"a": np.full((1, 33, 33), 2.5)}, modes=10)
+    best = _least_squares(form, 10)
+    # U = Φx V Φyᵀ with Φ of full column rank: recover V* from the minimiser's U.
+    v_star = torch.linalg.lstsq(form.phi[0], best[0] @ torch.linalg.pinv(form.phi[1].T)).solution
+    generator = torch.Generator().manual_seed(0)
+    free = v_star[None] + 0.01 * torch.randn(1, 10, 10, dtype=torch.float64, generator=generator)
+    loss = form.preconditioned_loss(form.solution(free))
+    assert torch.allclose(loss, ((free - v_star) ** 2).sum(), rtol=1e-9, atol=1e-20)
+    assert form.preconditioned_loss(best).item() < 1e-20

@@ -159,3 +159,27 @@ def test_lbfgs_restarts_on_fresh_points_when_asked(burgers, monkeypatch, every, 
     pinn.solve(burgers.sample_inputs(1, 0))
     assert len(calls) == expected
     assert pinn.last_solve_stats[0]["lbfgs_iterations"] == 12
+
+
+def test_lr_decay_reaches_its_factor_at_the_last_adam_step(burgers, monkeypatch):
+    """The rate of every Adam step is recorded: the first is ``lr``, the last ``lr * lr_decay``
+    and they fall geometrically in between."""
+    rates = []
+    original = torch.optim.Adam.step
+
+    def recording(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    pinn = PINNSurrogate(
+        burgers, **{**TINY, "adam_steps": 5, "lbfgs_steps": 0}, lr=1e-2, lr_decay=1e-2
+    )
+    pinn.solve(burgers.sample_inputs(1, 0))
+    np.testing.assert_allclose(rates, 1e-2 * np.logspace(0, -2, 5), rtol=1e-12)
+
+
+@pytest.mark.parametrize("value", [0, 1.5, -0.1])
+def test_lr_decay_outside_0_1_is_refused(burgers, value):
+    with pytest.raises(ValueError, match="lr_decay"):
+        PINNSurrogate(burgers, **TINY, lr_decay=value)
