@@ -541,6 +541,11 @@ class PhysicsInformedSurrogate(Surrogate):
             if restart:
                 ask = min(ask, restart - (lbfgs_iterations - started_at))
             lbfgs.param_groups[0]["max_iter"] = ask
+            # torch caps function evaluations per step() at 1.25 × max_iter by default; the
+            # strong-Wolfe search can need more, which would end a long run early (and make
+            # one long call differ from the same run in recorded chunks). The iteration
+            # budget is the limit; 25 evaluations is the line search's own cap.
+            lbfgs.param_groups[0]["max_eval"] = 25 * ask
             before = lbfgs_iterations
             lbfgs.step(closure)
             lbfgs_iterations = started_at + int(lbfgs.state[params[0]].get("n_iter", 0))
