@@ -95,14 +95,7 @@ class SpectralForm:
 
     def residual_weights(self, like: torch.Tensor) -> torch.Tensor:
         """Parseval weights of the residual's coefficients (2 for Fourier modes ``k > 0``)."""
-        w = torch.ones(like.shape[1:], dtype=like.real.dtype, device=like.device)
-        for axis, basis in enumerate(self.solution_bases):
-            if isinstance(basis, Fourier):
-                shape = [1] * w.ndim
-                shape[axis] = -1
-                bw = torch.as_tensor(basis.weights(), dtype=w.dtype, device=w.device)
-                w = w * bw.reshape(shape)
-        return w
+        return _parseval_weights(self.solution_bases, like)
 
     def spectral_loss(self, u: torch.Tensor) -> torch.Tensor:
         """Per-sample squared norm of the residual's coefficients, ``[n]``."""
@@ -120,14 +113,7 @@ class SpectralForm:
 
     def free_weights(self, like: torch.Tensor) -> torch.Tensor:
         """Parseval weights of the free coefficients (2 for one-sided Fourier modes ``k > 0``)."""
-        w = torch.ones(like.shape[1:], dtype=like.real.dtype, device=like.device)
-        for axis, basis in enumerate(self.network_bases):
-            if isinstance(basis, Fourier):
-                shape = [1] * w.ndim
-                shape[axis] = -1
-                bw = torch.as_tensor(basis.weights(), dtype=w.dtype, device=w.device)
-                w = w * bw.reshape(shape)
-        return w
+        return _parseval_weights(self.network_bases, like)
 
     def preconditioned_loss(self, u: torch.Tensor) -> torch.Tensor:
         """Per-sample squared norm of ``A⁺ R(U)``, the residual mapped back through the
@@ -157,6 +143,19 @@ class SpectralForm:
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> SpectralForm:
         """A copy with its tensors on ``device`` in real precision ``dtype``."""
         raise NotImplementedError
+
+
+def _parseval_weights(bases: Sequence[Basis], like: torch.Tensor) -> torch.Tensor:
+    """Weights ``[*like.shape[1:]]`` that turn the sum of squared coefficients in ``bases``
+    into the squared L² norm along their Fourier directions (``Fourier.weights``)."""
+    w = torch.ones(like.shape[1:], dtype=like.real.dtype, device=like.device)
+    for axis, basis in enumerate(bases):
+        if isinstance(basis, Fourier):
+            shape = [1] * w.ndim
+            shape[axis] = -1
+            bw = torch.as_tensor(basis.weights(), dtype=w.dtype, device=w.device)
+            w = w * bw.reshape(shape)
+    return w
 
 
 def _to(t: torch.Tensor, device: Any, dtype: torch.dtype | None) -> torch.Tensor:
