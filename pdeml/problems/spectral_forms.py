@@ -21,6 +21,7 @@ which the PINN-loss baselines of ``validation/nsm_comparison.py`` use.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -221,7 +222,7 @@ class BurgersForm(SpectralForm):
         self.diffusion = torch.as_tensor(self.problem.nu * fx.wavenumbers() ** 2)
         self.advection = torch.as_tensor(0.5j * fx.wavenumbers())
         self.inverses = torch.as_tensor(
-            time_inverses(ct.derivative_matrix(), ct.endpoint_values()[0], self.diffusion.numpy())
+            time_inverses(self.dt.numpy(), self.start.numpy(), self.diffusion.numpy())
         )  # [mx, mt − 1, mt]
 
     @property
@@ -337,6 +338,31 @@ def cosine_interpolate(values: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.n
     return np.einsum("pk,nkl,ql->npq", ex, c, ey, optimize=True)
 
 
+def dirichlet_basis(m: int) -> np.ndarray:
+    """Chebyshev coefficients ``[m + 2, m]`` of ``φ_k = T_{k+2} − T_k``, ``k < m``."""
+    p = np.zeros((m + 2, m))
+    p[np.arange(m), np.arange(m)] = -1.0
+    p[np.arange(m) + 2, np.arange(m)] = 1.0
+    return p
+
+
+@functools.lru_cache(maxsize=8)
+def inverse_laplacian(mx: int, my: int) -> np.ndarray:
+    """Pseudo-inverse ``[mx·my, (mx+2)(my+2)]`` of ``−Δ`` on ``(0, 1)²`` as a map from the
+    coefficients of ``Σ V_kl φ_k(x) φ_l(y)`` to the Chebyshev coefficients of the result.
+
+    Cached: it depends on the modes only, and its SVD costs about a second at 32 × 32
+    modes, which every form (each ``solve``) would otherwise pay again.
+    """
+    px, py = dirichlet_basis(mx), dirichlet_basis(my)
+    dx = Chebyshev(mx + 2, (0.0, 1.0)).derivative_matrix()
+    dy = Chebyshev(my + 2, (0.0, 1.0)).derivative_matrix()
+    # Columns are the images of the unit coefficients.
+    u = px @ np.eye(mx * my).reshape(mx * my, mx, my) @ py.T
+    laplacian = -(dx @ dx @ u + u @ (dy @ dy).T)
+    return np.linalg.pinv(laplacian.reshape(mx * my, -1).T)
+
+
 class DarcyForm(SpectralForm):
     """Darcy ``−∇·(a∇u) = f`` on ``(0, 1)²`` with ``u = 0`` on the boundary.
 
@@ -383,26 +409,9 @@ class DarcyForm(SpectralForm):
         bx, by = self.solution_bases
         self.dx = torch.as_tensor(bx.derivative_matrix())
         self.dy = torch.as_tensor(by.derivative_matrix())
-        phi = []
-        for basis in self.network_bases:
-            m = basis.modes
-            p = np.zeros((m + 2, m))
-            p[np.arange(m), np.arange(m)] = -1.0
-            p[np.arange(m) + 2, np.arange(m)] = 1.0
-            phi.append(torch.as_tensor(p))
-        self.phi = tuple(phi)
-        # −Δ on the free coefficients (ā = 1), as a dense matrix: columns are the images of
-        # the unit coefficients; its pseudo-inverse, divided by each sample's ā, inverts
-        # the linear part.
-        px, py = (p.numpy() for p in self.phi)
-        dx, dy = self.dx.numpy(), self.dy.numpy()
-        mx, my = px.shape[1], py.shape[1]
-        unit = np.eye(mx * my).reshape(mx * my, mx, my)
-        u = px @ unit @ py.T
-        laplacian = -(dx @ dx @ u + u @ (dy @ dy).T)
-        self.inverse_laplacian = torch.as_tensor(
-            np.linalg.pinv(laplacian.reshape(mx * my, -1).T)
-        )  # [mx·my, (mx+2)(my+2)]
+        mx, my = (b.modes for b in self.network_bases)
+        self.phi = (torch.as_tensor(dirichlet_basis(mx)), torch.as_tensor(dirichlet_basis(my)))
+        self.inverse_laplacian = torch.tensor(inverse_laplacian(mx, my))  # a copy: cached
 
     @property
     def n_samples(self) -> int:
@@ -557,7 +566,7 @@ class NavierStokesForm(SpectralForm):
         self.ikx = torch.as_tensor(1j * kx + 0 * ky)
         self.iky = torch.as_tensor(1j * ky + 0 * kx)
         self.inverses = torch.as_tensor(
-            time_inverses(ct.derivative_matrix(), ct.endpoint_values()[0], self.problem.nu * k2)
+            time_inverses(self.dt.numpy(), self.start.numpy(), self.problem.nu * k2)
         )  # [kx, ky, mt − 1, mt]
 
     @property
