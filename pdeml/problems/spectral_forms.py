@@ -130,7 +130,29 @@ class SpectralForm:
         conditioned as a regression on the coefficients, where the plain residual norm
         weighs mode ``k`` like the linear part's symbol squared (``ν²k⁴`` for diffusion).
         """
-        z = self.linear_inverse(self.residual(u))
+        return self._free_norm(self.linear_inverse(self.residual(u)))
+
+    def galerkin_inverse(self, r: torch.Tensor) -> torch.Tensor:
+        """The Galerkin projection of the residual, solved with the linear part.
+
+        With ``P`` the L² inner products of a residual with the trial functions (the
+        basis of the free coefficients) and ``A`` the linear part on the free
+        coefficients, returns ``(P A)⁻¹ P r``. Its zero is the Galerkin (weak-form)
+        solution, not the least-squares minimiser of :meth:`spectral_loss`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no Galerkin projection")
+
+    def galerkin_loss(self, u: torch.Tensor) -> torch.Tensor:
+        """Per-sample squared norm of :meth:`galerkin_inverse` of the residual, ``[n]``.
+
+        For a linear problem this is ``|V − V_G|²`` with ``V_G`` the Galerkin solution in
+        the ansatz space, which converges like the best approximation in that space;
+        the least-squares minimiser of the strong-form residual can converge much more
+        slowly (Darcy's corner singularity, see :class:`DarcyForm`).
+        """
+        return self._free_norm(self.galerkin_inverse(self.residual(u)))
+
+    def _free_norm(self, z: torch.Tensor) -> torch.Tensor:
         sq = z.abs() ** 2 if z.is_complex() else z**2
         return (sq * self.free_weights(z)).reshape(z.shape[0], -1).sum(dim=1)
 
@@ -356,6 +378,48 @@ def dirichlet_basis(m: int) -> np.ndarray:
     return p
 
 
+def legendre_gram(n: int) -> np.ndarray:
+    """L² inner products ``∫ T_i T_j dξ`` over ``[−1, 1]``, ``i, j < n``, ``[n, n]``.
+
+    From ``T_i T_j = (T_{i+j} + T_{|i−j|}) / 2`` and ``∫ T_k = 2 / (1 − k²)`` for even
+    ``k`` (zero for odd ``k``).
+    """
+    k = np.arange(2 * n)
+    integral = np.zeros(2 * n)
+    even = k % 2 == 0
+    integral[even] = 2.0 / (1.0 - k[even].astype(float) ** 2)
+    i = np.arange(n)
+    return 0.5 * (integral[i[:, None] + i[None, :]] + integral[np.abs(i[:, None] - i[None, :])])
+
+
+def _laplacian_on_free(mx: int, my: int) -> np.ndarray:
+    """``−Δ`` on ``(0, 1)²`` as a matrix ``[(mx+2)(my+2), mx·my]`` from the free
+    coefficients of ``Σ V_kl φ_k(x) φ_l(y)`` to the Chebyshev coefficients of the result."""
+    px, py = dirichlet_basis(mx), dirichlet_basis(my)
+    dx = Chebyshev(mx + 2, (0.0, 1.0)).derivative_matrix()
+    dy = Chebyshev(my + 2, (0.0, 1.0)).derivative_matrix()
+    # Columns are the images of the unit coefficients.
+    u = px @ np.eye(mx * my).reshape(mx * my, mx, my) @ py.T
+    laplacian = -(dx @ dx @ u + u @ (dy @ dy).T)
+    return laplacian.reshape(mx * my, -1).T
+
+
+@functools.lru_cache(maxsize=8)
+def galerkin_laplacian_inverse(mx: int, my: int) -> np.ndarray:
+    """``(P A)⁻¹ P`` ``[mx·my, (mx+2)(my+2)]``: ``A`` is ``−Δ`` on the free coefficients
+    (:func:`_laplacian_on_free`), ``P`` the L² inner products with ``φ_k(x) φ_l(y)``.
+
+    ``P A`` is the stiffness matrix ``∫ ∇φ_k·∇φ_l`` (symmetric positive definite, the
+    ``φ`` vanish on the boundary), so the inverse exists. Cached like
+    :func:`inverse_laplacian`.
+    """
+    # The domain's Jacobian scales P by a constant, which cancels in (P A)⁻¹ P.
+    tx = dirichlet_basis(mx).T @ legendre_gram(mx + 2)
+    ty = dirichlet_basis(my).T @ legendre_gram(my + 2)
+    project = np.kron(tx, ty)
+    return np.linalg.solve(project @ _laplacian_on_free(mx, my), project)
+
+
 @functools.lru_cache(maxsize=8)
 def inverse_laplacian(mx: int, my: int) -> np.ndarray:
     """Pseudo-inverse ``[mx·my, (mx+2)(my+2)]`` of ``−Δ`` on ``(0, 1)²`` as a map from the
@@ -364,13 +428,7 @@ def inverse_laplacian(mx: int, my: int) -> np.ndarray:
     Cached: it depends on the modes only, and its SVD costs about a second at 32 × 32
     modes, which every form (each ``solve``) would otherwise pay again.
     """
-    px, py = dirichlet_basis(mx), dirichlet_basis(my)
-    dx = Chebyshev(mx + 2, (0.0, 1.0)).derivative_matrix()
-    dy = Chebyshev(my + 2, (0.0, 1.0)).derivative_matrix()
-    # Columns are the images of the unit coefficients.
-    u = px @ np.eye(mx * my).reshape(mx * my, mx, my) @ py.T
-    laplacian = -(dx @ dx @ u + u @ (dy @ dy).T)
-    return np.linalg.pinv(laplacian.reshape(mx * my, -1).T)
+    return np.linalg.pinv(_laplacian_on_free(mx, my))
 
 
 class DarcyForm(SpectralForm):
@@ -422,6 +480,7 @@ class DarcyForm(SpectralForm):
         mx, my = (b.modes for b in self.network_bases)
         self.phi = (torch.as_tensor(dirichlet_basis(mx)), torch.as_tensor(dirichlet_basis(my)))
         self.inverse_laplacian = torch.tensor(inverse_laplacian(mx, my))  # a copy: cached
+        self.galerkin_laplacian = torch.tensor(galerkin_laplacian_inverse(mx, my))
 
     @property
     def n_samples(self) -> int:
@@ -469,7 +528,14 @@ class DarcyForm(SpectralForm):
         return out
 
     def linear_inverse(self, r: torch.Tensor) -> torch.Tensor:
-        inverse = self.inverse_laplacian.to(r.dtype).to(r.device)
+        return self._apply_inverse(self.inverse_laplacian, r)
+
+    def galerkin_inverse(self, r: torch.Tensor) -> torch.Tensor:
+        return self._apply_inverse(self.galerkin_laplacian, r)
+
+    def _apply_inverse(self, inverse: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        """``inverse`` (an inverse of ``−Δ``) applied to ``r``, divided by ``ā``."""
+        inverse = inverse.to(r.dtype).to(r.device)
         mean = self.a_mean.to(r.dtype).to(r.device)[:, None]
         mx, my = (b.modes for b in self.network_bases)
         return (r.reshape(r.shape[0], -1) @ inverse.T / mean).reshape(-1, mx, my)
@@ -517,7 +583,16 @@ class DarcyForm(SpectralForm):
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> DarcyForm:
         out = object.__new__(DarcyForm)
         out.__dict__.update(self.__dict__)
-        for name in ("a_mean", "a_points", "log_a", "a_grid", "dx", "dy", "inverse_laplacian"):
+        for name in (
+            "a_mean",
+            "a_points",
+            "log_a",
+            "a_grid",
+            "dx",
+            "dy",
+            "inverse_laplacian",
+            "galerkin_laplacian",
+        ):
             setattr(out, name, _to(getattr(self, name), device, dtype))
         out.phi = tuple(_to(p, device, dtype) for p in self.phi)
         return out
@@ -763,6 +838,11 @@ class PoissonForm(SpectralForm):
 
     def linear_inverse(self, r: torch.Tensor) -> torch.Tensor:
         return self.inv_k2.to(r.real.dtype).to(r.device) * r
+
+    def galerkin_inverse(self, r: torch.Tensor) -> torch.Tensor:
+        # Testing against e^{2πik·x} picks out coefficient k, and the linear part is
+        # diagonal: the Galerkin and the least-squares inverse coincide.
+        return self.linear_inverse(r)
 
     def outputs(self, u: torch.Tensor, resolution: int | None = None) -> dict[str, np.ndarray]:
         n = self.problem.resolution if resolution is None else int(resolution)

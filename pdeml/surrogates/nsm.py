@@ -31,6 +31,7 @@ from torch import nn
 
 from pdeml._checks import check_int
 from pdeml.problems.base import Problem
+from pdeml.problems.spectral_forms import SpectralForm
 from pdeml.spectral import Fourier
 from pdeml.surrogates.base import Surrogate, register_surrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
@@ -42,7 +43,7 @@ ACTIVATIONS = {
     "tanh": torch.tanh,
     "silu": nn.functional.silu,
 }
-LOSSES = ("spectral", "preconditioned", "collocation")
+LOSSES = ("spectral", "preconditioned", "galerkin", "collocation")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 WEIGHTS = "model.pt"
 
@@ -191,12 +192,16 @@ class NSMSurrogate(Surrogate):
     layers : int
         Spectral layers (4).
     activation : {"gelu", "relu", "tanh", "silu"}
-    loss : {"spectral", "preconditioned", "collocation"}
+    loss : {"spectral", "preconditioned", "galerkin", "collocation"}
         The spectral loss (the method: squared norm of the residual's coefficients); the
         same residual mapped back through the least-squares inverse of the linear part
         before the norm is taken (``SpectralForm.preconditioned_loss``: same minimiser on
         linear problems, better conditioned); or a finite-difference collocation loss on a
         grid (the PINN-loss baseline with the same architecture).
+        ``"galerkin"`` (Darcy, Poisson): the residual's L² inner products with the trial
+        functions, solved with the linear part (``SpectralForm.galerkin_loss``); its zero is
+        the Galerkin (weak-form) solution, which converges much faster than the
+        least-squares one where the solution has corner singularities (Darcy).
     dtype : {"float32", "float64"}
     output_scale : float or "auto"
         The network predicts the free coefficients in units of this scale (its weights then
@@ -249,6 +254,12 @@ class NSMSurrogate(Surrogate):
         # Build a form on a constant input now, so a bad ``modes`` fails at construction
         # (a constant, not a draw: drawing Navier–Stokes inputs integrates the PDE).
         form = problem.spectral_form(_probe_inputs(problem), modes)
+        if loss == "galerkin" and type(form).galerkin_inverse is SpectralForm.galerkin_inverse:
+            raise ValueError(
+                f"loss='galerkin' needs a Galerkin projection, which the {problem.name!r} "
+                "spectral form does not have (darcy and poisson have one); use 'spectral' "
+                "or 'preconditioned'"
+            )
         self._set_hyperparameters(
             {
                 "modes": [b.modes for b in form.network_bases],
@@ -293,6 +304,8 @@ class NSMSurrogate(Surrogate):
             return form.spectral_loss(u)
         if loss == "preconditioned":
             return form.preconditioned_loss(u)
+        if loss == "galerkin":
+            return form.galerkin_loss(u)
         return form.collocation_loss(u)
 
     # -- training ------------------------------------------------------------------------
