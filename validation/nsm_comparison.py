@@ -59,6 +59,10 @@ NSM_VARIANTS = {
     "nsm-galerkin": "galerkin",
     "nsm-collocation": "collocation",
 }
+#: The NSM network of the Poisson and Darcy cases: the paper's ReLU, the output in units of
+#: the solution's size (``output_scale="auto"``), trained with Adam at ``RELU_SCALED_LR``.
+RELU_SCALED = dict(kept=8, width=16, layers=3, activation="relu", output_scale="auto")
+RELU_SCALED_LR = 1e-2
 #: The problems whose spectral form has a Galerkin projection that differs from the
 #: least-squares one (Poisson's coincide, so its galerkin run would repeat the other).
 GALERKIN_PROBLEMS = ("darcy", "darcy_piecewise")
@@ -349,10 +353,8 @@ def main() -> None:
             # 2.6e-4 in 60 s against 1.5e-2 with the other problems' settings (one-off
             # runs; docs/surrogates/nsm.md). The collocation variant uses them too.
             problem = Poisson2D(resolution=64, solver_resolution=64)
-            nsm_kwargs = dict(
-                modes=8, kept=8, width=16, layers=3, activation="relu", output_scale="auto"
-            )
-            nsm_lr = 1e-2
+            nsm_kwargs = dict(modes=8, **RELU_SCALED)
+            nsm_lr = RELU_SCALED_LR
             fno_kwargs = dict(modes=8, width=16)
         elif name == "darcy":
             problem = Darcy2D(
@@ -360,20 +362,16 @@ def main() -> None:
             )
             # The Poisson settings help here too (one-off 60 s runs, preconditioned loss:
             # 2.6e-2 with GELU / lr 3e-3 / unscaled, 1.6e-2 with these).
-            nsm_kwargs = dict(
-                modes=12, kept=8, width=16, layers=3, activation="relu", output_scale="auto"
-            )
-            nsm_lr = 1e-2
+            nsm_kwargs = dict(modes=12, **RELU_SCALED)
+            nsm_lr = RELU_SCALED_LR
             fno_kwargs = dict(modes=8, width=16)
         elif name == "darcy_piecewise":
             # The FNO benchmark's coefficient (12 or 3): the strong form is undefined across
             # the jumps, so only the Galerkin loss has the weak solution as its zero; 16
             # modes, as the jumps need more than the smooth field.
             problem = Darcy2D(resolution=33, solver_resolution=129)
-            nsm_kwargs = dict(
-                modes=16, kept=8, width=16, layers=3, activation="relu", output_scale="auto"
-            )
-            nsm_lr = 1e-2
+            nsm_kwargs = dict(modes=16, **RELU_SCALED)
+            nsm_lr = RELU_SCALED_LR
             fno_kwargs = dict(modes=8, width=16)
         else:
             raise SystemExit(

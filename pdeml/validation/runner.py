@@ -4,8 +4,9 @@ Each entry (one reference-solver ladder per problem, one per surrogate) runs on 
 in parallel through Dask, and leaves ``entries/<id>.json`` (and ``.npz`` with per-sample
 errors and the best / median / worst samples) in the output folder, written atomically.
 A failing entry is recorded with its error and the others go on; a second run skips
-entries that finished. The runner then fills in the speed-up at equal accuracy, writes
-``results.nc`` and the Markdown and HTML reports.
+entries that finished with the same spec (an edited entry runs again). The runner then
+fills in the speed-up at equal accuracy, writes ``results.nc`` and the Markdown and HTML
+reports.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
     out = Path(spec["out"]) / ENTRIES
     record: dict[str, Any] = {
         "id": spec["id"],
+        "spec": spec_fingerprint(spec),
         "kind": spec["kind"],
         "problem_id": spec["problem_id"],
         "status": "failed",
@@ -414,14 +416,27 @@ def _specs(suite: Suite, out: Path, paths: dict[str, Path]) -> list[dict[str, An
     return specs
 
 
-def _finished(out: Path, entry_id: str) -> bool:
-    path = out / ENTRIES / f"{entry_id}.json"
+def spec_fingerprint(spec: Mapping[str, Any]) -> str:
+    """A digest of what an entry computes: problem, dataset, surrogate and its training.
+
+    Where it runs (``out``) and with how many threads do not change the result, so they are
+    left out; everything else does.
+    """
+    what = {k: v for k, v in spec.items() if k not in ("out", "threads")}
+    return hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _finished(out: Path, spec: Mapping[str, Any]) -> bool:
+    """Whether ``spec``'s entry finished in an earlier run *with the same spec*: an entry
+    whose suite line was edited since (hyperparameters, training, goal) runs again."""
+    path = out / ENTRIES / f"{spec['id']}.json"
     if not path.exists():
         return False
     try:
-        return json.loads(path.read_text()).get("status") == "ok"
+        record = json.loads(path.read_text())
     except json.JSONDecodeError:
         return False
+    return record.get("status") == "ok" and record.get("spec") == spec_fingerprint(spec)
 
 
 def worker_environ() -> dict[str, Any]:
@@ -558,7 +573,7 @@ def validate(
             },
         },
     )
-    specs = [s for s in _specs(suite, out, paths) if not _finished(out, s["id"])]
+    specs = [s for s in _specs(suite, out, paths) if not _finished(out, s)]
     if scheduler is None and workers > 1:
         for spec in specs:
             spec["threads"] = max(1, (os.cpu_count() or 1) // workers)

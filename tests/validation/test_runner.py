@@ -1,6 +1,7 @@
 """The validation runner: suites, entries in parallel, failures, re-runs, results.nc."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -116,6 +117,23 @@ def test_second_run_skips_finished_entries(finished, monkeypatch):
     monkeypatch.setattr(runner, "run_entry", lambda spec: (ran.append(spec["id"]), real(spec))[1])
     pdeml.validate(tiny_suite(tmp_path), out, workers=1, progress=False)
     assert ran == ["darcy__broken"]  # failed entries are retried, finished ones are not
+
+
+def test_an_edited_entry_runs_again(finished, monkeypatch, tmp_path):
+    # Same id, other hyperparameters: the stored result is not the one asked for.
+    suite_path, out, _ = finished
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)  # the fixture's folder is shared with other tests
+    before = entry(copy, "darcy__fno")
+    ran = []
+    real = runner.run_entry
+    monkeypatch.setattr(runner, "run_entry", lambda spec: (ran.append(spec["id"]), real(spec))[1])
+    edited = tiny_suite(suite_path, hyperparameters={"modes": 4, "width": 6})
+    pdeml.validate(edited, copy, workers=1, progress=False)
+    assert "darcy__fno" in ran and "darcy__reference" not in ran
+    after = entry(copy, "darcy__fno")
+    assert after["spec"] != before["spec"]
+    assert after["parameters"] < before["parameters"]  # width 6 instead of 8
 
 
 def test_dask_workers_give_the_same_entries(tmp_path):
