@@ -343,8 +343,12 @@ def main() -> None:
             nsm_kwargs = dict(modes=modes, kept=min(6, *modes), width=16, layers=3)
             fno_kwargs = None
             name = f"navier_stokes nu={nu:g}"
-        elif name == "burgers":
-            problem = Burgers1D(T=0.2, resolution=64, solver_resolution=256)
+        elif name in ("burgers", "burgers_fine"):
+            # burgers_fine: inputs and outputs on the solver's 256 points. On 64 points the
+            # subsampled initial condition aliases modes 32-128, and the exact minimiser of
+            # the spectral loss is 5.9e-3 off on the test set (1.7e-3 from 256 points).
+            n = 256 if name == "burgers_fine" else 64
+            problem = Burgers1D(T=0.2, resolution=n, solver_resolution=256)
             nsm_kwargs = dict(modes=(16, 16), kept=8, width=16, layers=3)
             fno_kwargs = dict(modes=12, width=16)
         elif name == "poisson":
@@ -375,8 +379,8 @@ def main() -> None:
             fno_kwargs = dict(modes=8, width=16)
         else:
             raise SystemExit(
-                f"--problems: unknown {name!r}; expected burgers, darcy, darcy_piecewise, "
-                "poisson, navier_stokes"
+                f"--problems: unknown {name!r}; expected burgers, burgers_fine, darcy, "
+                "darcy_piecewise, poisson, navier_stokes"
             )
         variants = [v for v in chosen if v != "nsm-galerkin" or name in GALERKIN_PROBLEMS]
         part, results = run(
