@@ -500,10 +500,8 @@ def _free_scale(form: Any) -> float:
     """
     form = form.take(slice(0, 64))
     zero = form.features().new_zeros((form.n_samples, *form.free_shape))
-    free = form.linear_inverse(form.residual(form.solution(zero)))
-    sq = free.abs() ** 2 if free.is_complex() else free**2
-    per_sample = (sq * form.free_weights(free)).reshape(free.shape[0], -1).sum(dim=1)
-    return float(per_sample.mean().sqrt())
+    # |A⁺ R(solution(0))|² per sample is the preconditioned loss at V = 0.
+    return float(form.preconditioned_loss(form.solution(zero)).mean().sqrt())
 
 
 def _probe_inputs(problem: Problem) -> dict[str, np.ndarray]:

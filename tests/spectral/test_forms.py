@@ -83,14 +83,19 @@ def _least_squares(form, n):
     return form.solution(torch.linalg.lstsq(A, -r0[:, None]).solution.reshape(1, n, n))
 
 
+def _darcy_reference(**settings):
+    """A Darcy problem on 129², one input (seed 0) and its finite-difference solution."""
+    p = Darcy2D(resolution=129, solver_resolution=129, **settings)
+    a = p.sample_inputs(1, 0)
+    return p, a, p.reference_solver().solve(a)["u"]
+
+
 def test_darcy_spectral_loss_minimiser_converges_to_the_reference():
     # Smooth log-normal coefficient (6 cosine modes). Measured relative L2 against the
     # 129² finite-difference solution: 1.5e-2 (8 modes), 5.4e-3 (12), 3.2e-3 (16); the
     # slow algebraic rate is the corner singularity of −∇·(a∇u) = 1 with u = 0 (the same
     # rate for a = 1 against the exact series), not the coefficient.
-    p = Darcy2D(coefficient="lognormal", resolution=129, solver_resolution=129, n_modes=6)
-    a = p.sample_inputs(1, 0)
-    ref = p.reference_solver().solve(a)["u"]
+    p, a, ref = _darcy_reference(coefficient="lognormal", n_modes=6)
     errors = []
     for n in (8, 16):
         form = p.spectral_form(a, modes=n)
@@ -121,7 +126,8 @@ def test_darcy_galerkin_solution_converges_at_the_best_approximation_rate():
     # r² log r of the solution limits polynomial approximation to about N^-6); the
     # least-squares minimiser of the strong-form residual 1.1e-2, 5.5e-3, 3.3e-3, 1.6e-3
     # (slope −1.75: the residual cannot vanish at the corners, where u = 0 on both edges
-    # forces Δu = 0 ≠ −1). Bounds: a rate above 5 and below 2, far from both fits.
+    # forces Δu = 0 ≠ −1). Bounds: Galerkin slope below −5, least-squares slope in
+    # (−2, −1.4), each on the side of its fit away from the other.
     n = 65
     p = Darcy2D(coefficient="lognormal", resolution=n, solver_resolution=n)
     exact = _exact_unit_darcy(n)
@@ -153,9 +159,7 @@ def test_darcy_galerkin_loss_minimiser_matches_the_reference_on_a_lognormal_coef
     # 129² finite-difference solution (whose own error is ~6e-5): Galerkin 1.9e-3 (8 modes),
     # 2.0e-4 (12); least squares 3.3e-2 and 6.7e-3. The loss vanishes at the solution
     # (measured 7e-36).
-    p = Darcy2D(coefficient="lognormal", resolution=129, solver_resolution=129, n_modes=8)
-    a = p.sample_inputs(1, 0)
-    ref = p.reference_solver().solve(a)["u"]
+    p, a, ref = _darcy_reference(coefficient="lognormal", n_modes=8)
     errors = []
     for n in (8, 12):
         form = p.spectral_form(a, modes=n)
@@ -175,9 +179,7 @@ def test_darcy_galerkin_solution_approaches_the_weak_solution_for_piecewise_cons
     # the Galerkin projection tests the flux against ∇φ and approaches the weak solution:
     # measured 5.5e-2 (8 modes) and 7.7e-3 (24) against the 129² finite-difference solution
     # (5.6e-3 at 32, where the reference's own first-order error at the jumps starts to show).
-    p = Darcy2D(resolution=129, solver_resolution=129)
-    a = p.sample_inputs(1, 0)
-    ref = p.reference_solver().solve(a)["u"]
+    p, a, ref = _darcy_reference()
     errors = []
     for n in (8, 24):
         form = p.spectral_form(a, modes=n)
