@@ -53,8 +53,9 @@ PINN_LOSS_BASELINES = ("nsm-collocation", "fno-pinn")
 #: Seed of the test inputs (training draws use seed 0).
 TEST_SEED = 10_000
 #: Inputs per timed inference batch for the throughput column: the per-sample cost of a
-#: network falls with the batch (on one CPU thread, Darcy NSM: 4.5e-4 s at 16 inputs,
-#: 2.7e-4 s at 256), while the reference solvers handle one input at a time.
+#: network falls with the batch (Galerkin Darcy NSM on one CPU thread: 6.0e-4 s at 16
+#: inputs, 2.6e-4 s at 256, validation/reports/nsm_quick.md), while the reference solvers
+#: handle one input at a time.
 THROUGHPUT_BATCH = 256
 #: The NSM variants: report label and ``loss``.
 NSM_VARIANTS = {
