@@ -1,0 +1,53 @@
+"""The robustness fuzz suite at CI size: every case in one process, two signal trials each.
+
+The full run (command-line cases as separate processes, 20 signal trials per command) is
+``python validation/benchmarks/robustness.py``; its report is committed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pdeml.testing.fixtures import build_fixtures
+from pdeml.testing.fuzz import mentions_found, run_cases
+from pdeml.testing.fuzz_cases import all_cases
+from pdeml.testing.kills import COMMANDS, run_trials
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory):
+    return build_fixtures(tmp_path_factory.mktemp("robustness") / "fx")
+
+
+def test_catalogue_is_large_and_unique():
+    cases = all_cases()
+    assert len(cases) >= 300
+    assert len({c.id for c in cases}) == len(cases)
+    assert {c.group for c in cases} >= {"generate", "train", "predict", "import", "validate", "api"}
+
+
+def test_mentions_are_whole_words():
+    assert mentions_found("pdeml: error: --n must be positive", ["--n|n"]) == []
+    assert mentions_found("no samples here", ["n"]) == ["n"]
+    assert mentions_found("bad width", ["modes|width"]) == []
+
+
+def test_every_case(fixtures):
+    results = run_cases(all_cases(), fixtures, timeout=60)
+    failing = [
+        f"{r.id}: {r.failures} {r.message[:120]!r} {r.detail[-200:]!r}"
+        for r in results
+        if r.failures
+    ]
+    assert not failing, "\n".join(failing)
+
+
+@pytest.mark.slow
+def test_signal_trials(fixtures):
+    trials, _ = run_trials(list(COMMANDS), 2, fixtures, seed=1)
+    failing = [
+        f"{t.command} {t.signal} {t.delay:.2f}s: {t.failures} {t.detail[-300:]}"
+        for t in trials
+        if t.failures
+    ]
+    assert not failing, "\n".join(failing)
