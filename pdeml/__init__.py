@@ -8,6 +8,16 @@ The public API::
     train, test = ds.split(n_test=16)
     fno = pdeml.make_surrogate("fno", problem).fit(train, test, epochs=50)
     report = pdeml.validate("validation/suites/quick.toml", out="reports/quick")
+
+Public names:
+
+- ``load_problem``, ``available_problems``, ``Problem``: the PDE problems and their presets.
+- ``Solver``: base class of the reference solvers.
+- ``generate``, ``open_dataset``, ``from_arrays``, ``Dataset``: datasets (HDF5 files).
+- ``make_surrogate``, ``load_surrogate``, ``available_surrogates``: surrogates (loaded on
+  first use: they import torch).
+- ``validate``: run a validation suite and write its report (loaded on first use).
+- ``__version__``.
 """
 
 from typing import Any
@@ -32,8 +42,16 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     raise AttributeError(f"module 'pdeml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazy names are not in the module's namespace until first used; list them anyway
+    # so that dir(), tab completion and help() show the whole public API.
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

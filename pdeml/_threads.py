@@ -49,11 +49,14 @@ def limit_threads(threads: int) -> None:
     for importing it); numba is capped when importable.
     """
     threads = max(1, int(threads))
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    # Numba first: starting numba's pool resets the count torch reports (seen with
+    # torch 2.13 and numba's OpenMP layer), so torch is capped last.
     try:
         import numba
     except ImportError:  # pragma: no cover - numba is a core dependency
-        return
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        numba = None
+    if numba is not None:
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

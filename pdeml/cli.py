@@ -7,6 +7,8 @@ User mistakes (bad arguments, missing files, invalid parameters) print one line
 from __future__ import annotations
 
 import argparse
+import errno
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -25,8 +27,33 @@ USER_ERRORS = (
     FileNotFoundError,
     FileExistsError,
     IsADirectoryError,
+    NotADirectoryError,
     PermissionError,
 )
+#: Kinds of other ``OSError`` that are about the user's paths or disk, not our code: a name
+#: too long, a file where a folder should be, no permission, a full or read-only disk.
+USER_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENAMETOOLONG", "ENOTDIR", "EISDIR", "EACCES", "EPERM", "ENOSPC", "EROFS")
+    if hasattr(errno, name)
+)
+#: Files a run folder may hold (written by ``pdeml train``); ``--overwrite`` removes only these.
+RUN_FILES = frozenset(
+    {
+        "config.json",
+        "model.pt",
+        "pca_gp.pt",
+        "mmgp.pt",
+        "checkpoint.pt",
+        "metrics.jsonl",
+        "metrics.tmp",
+        "training_data.json",
+    }
+)
+#: Where ``pdeml train`` records which file and samples it trained on (for ``predict``).
+TRAINING_RECORD = "training_data.json"
+#: Longest file or folder name most file systems allow (bytes).
+NAME_MAX = 255
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -79,7 +106,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe_dataset(path: str) -> str:
+def _describe_dataset(path: str) -> tuple[str, bool]:
+    """The text ``pdeml info`` prints for one file, and whether all its values are finite."""
     from pdeml.data.dataset import open_dataset
 
     with open_dataset(path) as ds:
@@ -118,15 +146,26 @@ def _describe_dataset(path: str) -> str:
                 lines.extend(f"    {k}: {v}" for k, v in value.items())
             else:
                 lines.append(f"  {key}: {value}")
-    return "\n".join(lines)
+        try:
+            ds.check_finite()
+        except ValueError as error:
+            # Still describe the file (that is what info is for), but say what is wrong
+            # and exit non-zero so that scripts notice.
+            lines.append(f"  values: NOT ALL FINITE: {error}")
+            return "\n".join(lines), False
+        lines.append("  values: all finite")
+    return "\n".join(lines), True
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    status = 0
     for i, path in enumerate(args.paths):
         if i:
             print()
-        print(_describe_dataset(path))
-    return 0
+        text, finite = _describe_dataset(path)
+        print(text)
+        status = status if finite else 1
+    return status
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -152,6 +191,129 @@ def _cmd_import(args: argparse.Namespace) -> int:
     )
     ds.close()
     return 0
+
+
+def _shown(path: Path) -> str:
+    """A path short enough to read in a one-line message."""
+    text = str(path)
+    return text if len(text) <= 80 else text[:40] + "..." + text[-30:]
+
+
+def _check_out_path(out: Path, option: str = "--out") -> None:
+    """Refuse an output path no file system can hold, before any work is done: a name
+    longer than the file system allows, or a file where a folder must be."""
+    for part in out.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise ValueError(
+                f"{option} {_shown(out)}: the name {part[:24]!r}... is "
+                f"{len(os.fsencode(part))} bytes long; file systems allow at most {NAME_MAX}"
+            )
+    for parent in out.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"{option} {_shown(out)}: {_shown(parent)} is a file, not a folder"
+                )
+            break
+
+
+def _check_out_file(out: Path, overwrite: bool, inputs: dict[str, Path]) -> None:
+    """Checks of a file to write: never one of the inputs, an existing one only with
+    ``--overwrite``, never a folder."""
+    _check_out_path(out)
+    for option, path in inputs.items():
+        if out.exists() and path.exists() and os.path.samefile(out, path):
+            raise ValueError(
+                f"--out {_shown(out)}: is the input {option} {_shown(path)}; writing there "
+                "would destroy it; choose another file"
+            )
+    if out.is_dir():
+        raise ValueError(
+            f"--out {_shown(out)}: is a folder; give a file name such as predictions.h5"
+        )
+    if out.exists() and not overwrite:
+        raise FileExistsError(
+            f"--out {_shown(out)}: the file exists; choose another name or pass --overwrite "
+            "to replace it"
+        )
+
+
+def _prepare_run_folder(
+    out: Path, data: Path, resume: bool, overwrite: bool, clear: bool = False
+) -> None:
+    """A fresh run writes into an empty or new folder; ``--overwrite`` clears a previous
+    run's files (so nothing of it can be restored) when ``clear`` is set, which the caller
+    does once every other argument has been checked; ``--resume`` keeps them."""
+    _check_out_path(out)
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite: give one (continue a run, or replace it)")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {_shown(out)}: is a file; give a folder for the run")
+    if data.exists() and data.resolve().is_relative_to(out.resolve()):
+        raise ValueError(
+            f"--out {_shown(out)}: holds the training data {_shown(data)}; choose a new "
+            "folder for the run"
+        )
+    entries = sorted(p.name for p in out.iterdir())
+    foreign = [name for name in entries if name not in RUN_FILES and not name.endswith(".tmp")]
+    if foreign:
+        listed = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ValueError(
+            f"--out {_shown(out)}: the folder holds files that are not a pdeml run "
+            f"({listed}); choose a new or empty folder"
+        )
+    if not entries or resume:
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"--out {_shown(out)}: holds a previous run; pass --resume to continue it or "
+            "--overwrite to replace it"
+        )
+    if clear:
+        for name in entries:
+            (out / name).unlink()
+
+
+def _file_fingerprint(path: Path, ds: Any) -> dict[str, Any]:
+    """What identifies a data file: where it is, its size and time, pdeml's creation
+    stamp and sample count (a copy of the file keeps the stamp)."""
+    stat = path.stat()
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "created": ds.attrs.get("created"),
+        "n": len(ds),
+    }
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
+
+
+def _is_training_file(record: dict[str, Any], path: Path, ds: Any) -> bool:
+    """Whether ``ds`` at ``path`` is the file (or a copy of it) a run was trained on."""
+    now = _file_fingerprint(path, ds)
+    if record.get("created") is not None:
+        return record["created"] == now["created"] and record.get("n") == now["n"]
+    same = record.get("path") is not None and Path(record["path"]).exists()
+    same = same and os.path.samefile(record["path"], path)
+    return bool(same and record.get("size") == now["size"] and record.get("n") == now["n"])
+
+
+def _positions(indices: Any) -> str:
+    """``0-7`` for a contiguous run of positions, else the first few."""
+    indices = list(indices)
+    if not indices:
+        return "none"
+    if indices == list(range(indices[0], indices[-1] + 1)):
+        return f"{indices[0]}-{indices[-1]}" if len(indices) > 1 else str(indices[0])
+    head = ", ".join(map(str, indices[:8]))
+    return head + (", ..." if len(indices) > 8 else "")
 
 
 def _split_settings(surrogate_name: str, assignments: list[str]) -> tuple[dict, dict]:
@@ -185,8 +347,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pdeml.data.dataset import open_dataset
     from pdeml.problems.presets import load_problem
     from pdeml.surrogates.base import make_surrogate
+    from pdeml.training.trainer import CHECKPOINT, TrainerConfig, TrainingDiverged, check_device
 
     hyper, options = _split_settings(args.surrogate, args.set or [])
+    _prepare_run_folder(args.out, args.data, args.resume, args.overwrite)
     ds = open_dataset(args.data)
     if args.problem is not None:
         expected = load_problem(args.problem, size=args.size)
@@ -200,11 +364,48 @@ def _cmd_train(args: argparse.Namespace) -> int:
     surrogate = make_surrogate(args.surrogate, ds.problem, **hyper)
     options.setdefault("progress", not args.quiet)
     if surrogate.checkpoints:
+        # Checkpoint every 5% of the run unless told otherwise: a Ctrl-C or a kill then
+        # loses little, and --resume continues from there.
+        epochs = options.get("epochs", 500)
+        if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:
+            options.setdefault("checkpoint_every", max(1, epochs // 20))
         options.update(out_dir=args.out, resume=args.resume)
     elif args.resume:
         raise ValueError(f"--resume: surrogate {args.surrogate!r} has no checkpoints to resume")
-    surrogate.fit(train, valid, **options)
+    if surrogate.checkpoints:
+        # Check the training options before an --overwrite deletes anything.
+        config = TrainerConfig.from_options(
+            {k: v for k, v in options.items() if k not in ("out_dir", "resume")}
+        )
+        if config.device is not None:
+            check_device(config.device, "--set device")
+    _prepare_run_folder(args.out, args.data, args.resume, args.overwrite, clear=True)
+    try:
+        surrogate.fit(train, valid, **options)
+    except TrainingDiverged as error:
+        lr = options.get("lr", 1e-3)
+        hint = f" (e.g. --set lr={lr / 10:g})" if isinstance(lr, (int, float)) else ""
+        raise _Diverged(f"training diverged: {error}{hint}") from None
+    except KeyboardInterrupt:
+        checkpoint = args.out / CHECKPOINT
+        if surrogate.checkpoints and checkpoint.is_file():
+            raise KeyboardInterrupt(
+                f"training interrupted; last checkpoint in {args.out}; run again with "
+                "--resume to continue"
+            ) from None
+        raise KeyboardInterrupt(
+            "training interrupted before its first checkpoint; nothing to resume"
+        ) from None
     surrogate.save(args.out)
+    n_train = len(train)
+    _write_json(
+        args.out / TRAINING_RECORD,
+        {
+            **_file_fingerprint(args.data, ds),
+            "train_positions": [0, n_train],
+            "valid_positions": [n_train, len(ds)],
+        },
+    )
     last = surrogate.history[-1] if surrogate.history else {}
     error = last.get("valid_metric")
     if error is None and surrogate.needs_data:
@@ -229,6 +430,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Diverged(Exception):
+    """Training diverged: reported in one line, exit status 1 (not a usage error)."""
+
+
+def _read_training_record(run: Path) -> dict[str, Any] | None:
+    file = run / TRAINING_RECORD
+    if not file.is_file():
+        return None  # a run saved by the Python API, or before runs recorded their data
+    try:
+        record = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{file}: not valid JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{file}: expected a JSON object")
+    return record
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -236,16 +454,42 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from pdeml.data.store import write_dataset
     from pdeml.surrogates.base import load_surrogate
 
+    if args.out is not None:
+        _check_out_file(args.out, args.overwrite, {"data": args.data, "run": args.run})
     surrogate = load_surrogate(args.run)
+    record = _read_training_record(args.run)
     with open_dataset(args.data) as ds:
         if ds.problem.name != surrogate.problem.name:
             raise ValueError(
                 f"{args.data}: holds {ds.problem.name!r} data, but {args.run} is a surrogate "
                 f"for {surrogate.problem.name!r}"
             )
-        inputs = ds.inputs
-        predictions = surrogate.solve(inputs)
-        reference = ds.outputs
+        n = len(ds)
+        selected = np.arange(n)
+        trained_on = record is not None and _is_training_file(record, args.data, ds)
+        if trained_on:
+            start, stop = record.get("valid_positions", [n, n])
+            held_out = np.arange(int(start), min(int(stop), n))
+            if not args.all:
+                selected = held_out
+            scope = (
+                f"all {n} samples of the training file {args.data}, {n - len(held_out)} of "
+                "them trained on"
+                if args.all
+                else f"the {len(held_out)} held-out samples of the training file {args.data} "
+                f"(positions {_positions(held_out)}); --all to score all"
+            )
+        else:
+            scope = f"all {n} samples of {args.data} (positions {_positions(selected)})"
+        if not len(selected):
+            raise ValueError(f"{args.data}: no held-out samples to score; --all to score all")
+        part = ds if len(selected) == n else ds.subset(selected)
+        inputs = part.inputs
+        try:
+            predictions = surrogate.solve(inputs)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt("prediction interrupted; nothing was written") from None
+        reference = part.outputs
         problem = ds.problem
     missing = [k for k in problem.output_names if k not in predictions]
     if missing:
@@ -254,22 +498,28 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"{list(problem.output_names)} (missing {missing})"
         )
     if args.out is not None:
-        write_dataset(
-            args.out,
-            problem,
-            inputs,
-            predictions,
-            attrs={"source": f"predicted by {surrogate.name} from {args.run}"},
-        )
+        try:
+            write_dataset(
+                args.out,
+                problem,
+                inputs,
+                predictions,
+                sample_index=selected,
+                attrs={"source": f"predicted by {surrogate.name} from {args.run}"},
+            )
+        except KeyboardInterrupt:
+            # write_dataset writes under a temporary name and removes it when interrupted.
+            raise KeyboardInterrupt(f"prediction interrupted; {args.out} was not written") from None
+    print(f"scored {scope}")
     for name, pred in predictions.items():
         ref = reference[name]
-        n = len(ref)
-        err = np.linalg.norm((pred - ref).reshape(n, -1), axis=1) / np.maximum(
-            np.linalg.norm(ref.reshape(n, -1), axis=1), 1e-300
+        m = len(ref)
+        err = np.linalg.norm((pred - ref).reshape(m, -1), axis=1) / np.maximum(
+            np.linalg.norm(ref.reshape(m, -1), axis=1), 1e-300
         )
         print(
             f"{name}: relative L2 against {args.data}: mean {err.mean():.4g}, "
-            f"std {err.std():.4g}, max {err.max():.4g} ({n} samples)"
+            f"std {err.std():.4g}, max {err.max():.4g} ({m} samples)"
         )
     if args.out is not None:
         print(f"wrote {args.out}")
@@ -416,6 +666,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"
     )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (its checkpoint is deleted first)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
 
@@ -423,6 +678,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run", type=Path, help="run directory written by pdeml train")
     predict.add_argument("data", type=Path, help="dataset whose inputs to use")
     predict.add_argument("--out", type=Path, help="write the predictions as a dataset")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    predict.add_argument(
+        "--all",
+        action="store_true",
+        help="on the file the run was trained on, score every sample, not only the held-out",
+    )
     predict.set_defaults(func=_cmd_predict)
 
     val = sub.add_parser("validate", help="run a validation suite and write its report")
@@ -449,18 +710,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except USER_ERRORS as error:
-        if os.environ.get("PDEML_DEBUG"):
-            raise  # developers: PDEML_DEBUG=1 shows the traceback
-        message = str(error).strip() or type(error).__name__
-        print(f"pdeml: error: {message}", file=sys.stderr)
-        return 2
+        return _report(error, 2)
+    except _Diverged as error:
+        return _report(error, 1)
     except BrokenPipeError:
         # Output piped into a command that stopped reading (e.g. `| head`): not an error.
         sys.stderr.close()
         return 0
+    except OSError as error:
+        if error.errno not in USER_ERRNOS:
+            raise  # not about the user's paths or disk: a bug, keep the traceback
+        return _report(error, 2)
+    except MemoryError as error:
+        detail = f" ({error})" if str(error) else ""
+        return _report(
+            f"not enough memory for {args.command}{detail}; use fewer or smaller samples, "
+            "or a smaller model",
+            1,
+        )
     except KeyboardInterrupt as interrupt:
-        print(f"pdeml: {interrupt or 'interrupted'}", file=sys.stderr)
+        print(f"pdeml: {str(interrupt) or 'interrupted'}", file=sys.stderr)
         return 130
+
+
+def _report(error: BaseException | str, status: int) -> int:
+    """Print one ``pdeml: error:`` line (the traceback with PDEML_DEBUG=1)."""
+    if os.environ.get("PDEML_DEBUG") and isinstance(error, BaseException):
+        raise error  # developers: PDEML_DEBUG=1 shows the traceback
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        message = f"{_shown(Path(os.fsdecode(error.filename)))}: {error.strerror}"
+    else:
+        message = " ".join(str(error).split()) or type(error).__name__
+    print(f"pdeml: error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from pdeml.data.dataset import Dataset, open_dataset
-from pdeml.data.store import write_dataset
+from pdeml.data.store import check_output_path, check_storable, write_dataset
 from pdeml.problems.base import Problem
 
 #: Attributes pdeml writes itself; user ``attrs`` may not replace them.
@@ -63,8 +63,14 @@ def from_arrays(
     Raises
     ------
     ValueError
-        Missing or unexpected field names, wrong shapes, NaN or infinite values, a grid
-        other than the problem's, or reserved attribute keys (one line naming the field).
+        Missing or unexpected field names, wrong shapes, NaN or infinite values, values
+        beyond the float32 range when ``dtype="float32"``, a grid other than the problem's,
+        reserved attribute keys (one line naming the field and the first bad sample), or a
+        ``path`` that cannot become a file (inside a file, a name too long).
+    TypeError
+        Complex values (store real and imaginary parts as separate fields).
+    IsADirectoryError
+        If ``path`` is a folder.
     FileExistsError
         If ``path`` exists and ``overwrite`` is false.
 
@@ -81,9 +87,14 @@ def from_arrays(
             f"problem: expected a pdeml Problem (e.g. pdeml.load_problem('burgers')), "
             f"got {type(problem).__name__}"
         )
-    path = Path(path)
+    path = check_output_path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    # Before the problem's checks, which convert to float64 (dropping imaginary parts).
+    check_storable(inputs, "inputs", dtype)
+    check_storable(outputs, "outputs", dtype)
     _check_resolution(problem, inputs)
     inputs = problem.check_inputs(inputs, problem.resolution)
     outputs = problem.check_outputs(outputs, problem.resolution)

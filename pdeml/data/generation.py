@@ -12,13 +12,17 @@ call again finds them and computes only the missing chunks.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import inspect
 import json
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -26,9 +30,16 @@ from typing import Any
 
 import numpy as np
 
+from pdeml._threads import available_cores, limit_threads, threads_per_worker
 from pdeml._version import __version__
 from pdeml.data.dataset import Dataset, open_dataset
-from pdeml.data.store import write_dataset
+from pdeml.data.store import (
+    check_disk,
+    check_memory,
+    check_output_path,
+    field_values_per_sample,
+    write_dataset,
+)
 from pdeml.problems.base import Problem, check_count, check_seed
 
 MANIFEST = "manifest.json"
@@ -88,11 +99,51 @@ def sampling_options(problem: Problem, solver_options: Mapping[str, Any]) -> dic
     return {k: v for k, v in solver_options.items() if k in accepted}
 
 
-def _init_worker(threads: int) -> None:
-    # Several processes each running numba's full thread pool would oversubscribe the cores.
-    import numba
+def _init_worker(threads: int, problem_module: str | None) -> None:
+    """Set up a generation worker process.
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    Ctrl-C reaches every process of the terminal's foreground group; the parent alone
+    reports it (one line) and stops the pool, so workers ignore SIGINT instead of each
+    printing a traceback. Threads are capped so that the workers together fill the cores
+    once. The module defining the problem's class is imported so that a problem class
+    from the user's own package is registered even though the user's script is not
+    re-imported (see :func:`_main_module_hidden`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_threads(threads)
+    if problem_module and problem_module != "__main__":
+        importlib.import_module(problem_module)
+
+
+@contextlib.contextmanager
+def _main_module_hidden(problem: Problem) -> Iterator[None]:
+    """While worker processes start, keep them from re-importing the user's script.
+
+    A spawned process normally re-runs the calling script (as ``__mp_main__``) so that
+    objects defined there can be unpickled; a script without an
+    ``if __name__ == "__main__":`` guard then calls ``generate`` again inside the worker
+    and the pool breaks. Generation workers need nothing from the script (their function
+    lives in pdeml and the problem travels as a plain dict), so multiprocessing's spawn
+    preparation (``multiprocessing.spawn.get_preparation_data``), which reads the main
+    module's ``__spec__`` and ``__file__``, is shown a main module without them. A problem
+    class defined in the script itself does need the script, so then nothing is hidden.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or type(problem).__module__ == "__main__":
+        yield
+        return
+    missing = object()
+    saved = {key: main.__dict__.get(key, missing) for key in ("__file__", "__spec__")}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is missing:
+                main.__dict__.pop(key, None)
+            else:
+                main.__dict__[key] = value
 
 
 def _manifest(
@@ -117,9 +168,13 @@ def _manifest(
 def _prepare_partial(folder: Path, manifest: dict[str, Any]) -> None:
     """Create the chunk folder, or check that an existing one is for the same request."""
     record = folder / MANIFEST
-    if folder.exists():
+    if folder.is_dir():
         try:
             previous = json.loads(record.read_text())
+        except FileNotFoundError:
+            # Killed between creating the folder and writing its manifest: nothing was
+            # solved for it yet, so it can be taken over.
+            previous = manifest if not any(folder.glob("chunk_*.npz")) else None
         except (OSError, json.JSONDecodeError):
             previous = None
         if previous != manifest:
@@ -128,11 +183,64 @@ def _prepare_partial(folder: Path, manifest: dict[str, Any]) -> None:
                 "same command as before to resume it, or pass overwrite=True (--overwrite) "
                 "to discard it"
             )
-        return
-    folder.mkdir(parents=True)
+        if record.exists():
+            return
+    else:
+        if folder.exists():
+            raise FileExistsError(
+                f"{folder} is in the way of the generation's chunk folder; move it away"
+            )
+        folder.mkdir(parents=True)
     tmp = record.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(tmp, record)
+
+
+#: A job of at most this many samples is a "small job": its first chunk is solved in this
+#: process and timed, and when the rest would take less than :data:`IN_PROCESS_SECONDS`
+#: here, no worker processes are started. Starting them costs about a second each
+#: (interpreter, numpy, numba, pdeml imports), more than small jobs gain from them; it
+#: also lets plain scripts without an ``if __name__ == "__main__":`` guard run small
+#: jobs. Larger jobs start the workers at once, so no core waits for the probe.
+SMALL_JOB_SAMPLES = 32
+#: See :data:`SMALL_JOB_SAMPLES`.
+IN_PROCESS_SECONDS = 5.0
+#: Bytes per stored value held while the file is assembled: the fields in the storage
+#: type plus the float64 copy the dataset writer checks.
+_ASSEMBLY_COPY_BYTES = 8
+
+
+def _check_sizes(
+    problem: Problem,
+    n: int,
+    chunk_size: int,
+    workers: int,
+    dtype: str,
+    path: Path,
+    folder: Path | None,
+) -> None:
+    """Refuse, before any work, a request that cannot fit in memory or on disk."""
+    what = (
+        f"n={n} samples of {problem.name} at resolution={problem.resolution} "
+        f"(solver_resolution={problem.solver_resolution})"
+    )
+    try:
+        stored = field_values_per_sample(problem)
+        solved = field_values_per_sample(problem, problem.solver_resolution)
+    except (MemoryError, OverflowError):
+        raise ValueError(f"{what}: the grid is too large to describe in memory") from None
+    itemsize = np.dtype(dtype).itemsize
+    assembly = n * stored * (itemsize + _ASSEMBLY_COPY_BYTES)
+    # Each process holds one chunk's inputs and outputs on the solver grid, in float64,
+    # and their restriction: at least twice the chunk's fields.
+    in_flight = min(workers, -(-n // chunk_size)) * min(chunk_size, n) * solved * 8 * 2
+    check_memory(max(assembly, in_flight), what)
+    # Chunks an earlier run finished are on the disk already (none when overwriting).
+    done = len(list(folder.glob("chunk_*.npz"))) if folder is not None and folder.is_dir() else 0
+    file_bytes = n * stored * itemsize
+    # Chunk files still to write, and the dataset file written beside all of them.
+    remaining_chunks = max(0, file_bytes - done * min(chunk_size, n) * stored * itemsize)
+    check_disk(path, file_bytes + remaining_chunks, what)
 
 
 def generate(
@@ -160,9 +268,15 @@ def generate(
     seed : int
         Seed of the draw; the file is the same whatever ``workers`` is.
     path : str or Path
-        Destination file. An unfinished run for the same path and settings is resumed.
+        Destination file. An unfinished run for the same path and settings is resumed;
+        a run whose chunks were all finished is only assembled.
     workers : int, optional
-        Processes to use (default: all cores). ``1`` runs in this process.
+        Processes to use (default: the cores this process may run on,
+        :func:`pdeml._threads.available_cores`). ``1`` runs in this process. Small jobs
+        run in this process whatever ``workers`` is (see :data:`SMALL_JOB_SAMPLES`).
+        Worker processes do not re-import the calling script, so a script without an
+        ``if __name__ == "__main__":`` guard works, unless the problem's class is defined
+        in that script.
     solver_options : dict, optional
         Passed to ``problem.reference_solver``.
     chunk_size : int, optional
@@ -178,31 +292,57 @@ def generate(
     -------
     Dataset
         The generated dataset, opened lazily.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments; ``path`` inside a file or with a name too long; a request whose
+        arrays would not fit in the available memory or on the disk (checked first).
+    IsADirectoryError
+        ``path`` is a folder.
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
+    KeyboardInterrupt
+        On Ctrl-C, with one line saying where the finished chunks are kept.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a pdeml Problem, got {type(problem).__name__}")
     n, seed = check_count(n), check_seed(seed)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    workers = (os.cpu_count() or 1) if workers is None else check_count(workers, "workers")
+    workers = available_cores() if workers is None else check_count(workers, "workers")
     chunk_size = (
         default_chunk_size(n) if chunk_size is None else check_count(chunk_size, "chunk_size")
     )
-    solver_options = dict(solver_options or {})
-    solver = problem.reference_solver(**solver_options)  # fail early on bad options
-    path = Path(path)
+    path = check_output_path(path, "path (--out)")
     folder = partial_dir(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-    if overwrite and folder.exists():
+        leftover = (
+            f" ({folder} is left over from the run that wrote it and may be deleted)"
+            if folder.exists()
+            else ""
+        )
+        raise FileExistsError(
+            f"{path} exists; pass overwrite=True (--overwrite) to replace it{leftover}"
+        )
+    _check_sizes(problem, n, chunk_size, workers, dtype, path, None if overwrite else folder)
+    if solver_options is not None and not isinstance(solver_options, Mapping):
+        raise TypeError(
+            "solver_options: expected a dict of option name to value (e.g. "
+            f"{{'backend': 'numba'}}), got {type(solver_options).__name__} {solver_options!r}"
+        )
+    solver_options = dict(solver_options or {})
+    solver = problem.reference_solver(**solver_options)  # fail early on bad options
+    if overwrite and folder.is_dir():
         shutil.rmtree(folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     _prepare_partial(folder, _manifest(problem, solver_options, n, seed, chunk_size, dtype))
 
-    starts = list(range(0, n, chunk_size))
-    todo = [s for s in starts if not _chunk_file(folder, s).exists()]
+    starts = range(0, n, chunk_size)
+    finished = {p.name for p in folder.glob("chunk_*.npz")}
+    todo = [s for s in starts if _chunk_file(folder, s).name not in finished]
     begin = time.perf_counter()
-    _run_chunks(
+    used = _run_chunks(
         problem,
         solver_options,
         seed,
@@ -226,7 +366,8 @@ def generate(
         "n": n,
         "seconds_wall": wall,
         "solve_seconds_per_sample": solve_seconds / n,
-        "workers": workers,
+        # Processes that solved chunks in this run (1 when it only assembled the file).
+        "workers": max(1, used),
     }
     write_dataset(
         path,
@@ -252,66 +393,107 @@ def _run_chunks(
     workers: int,
     progress: bool,
     resumed: int,
-) -> None:
+) -> int:
+    """Solve the chunks starting at ``todo``; return the number of processes used."""
+    if not todo:
+        return 0  # every chunk was finished by an earlier run: only the file is left to write
     from tqdm.auto import tqdm
 
-    total = -(-n // chunk_size)
     bar = tqdm(
         total=n,
         initial=min(n, resumed * chunk_size),
         unit="sample",
         desc=f"generate {problem.name}",
-        disable=not progress or not todo,
+        disable=not progress,
     )
     args = (problem.to_dict(), solver_options, seed)
+    sizes = {s: min(s + chunk_size, n) - s for s in todo}
+    queue = list(todo)
+
+    def solve_here(start: int) -> float:
+        begin = time.perf_counter()
+        solve_chunk(*args, start, start + sizes[start], dtype, str(folder))
+        bar.update(sizes[start])
+        return time.perf_counter() - begin
+
+    used = 1
     try:
-        if workers == 1 or len(todo) == 1:
-            for start in todo:
-                stop = min(start + chunk_size, n)
-                solve_chunk(*args, start, stop, dtype, str(folder))
-                bar.update(stop - start)
-            return
-        # spawn: a forked child would inherit numba's threading layer in an unsafe state.
-        context = multiprocessing.get_context("spawn")
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(threads,),
-        ) as pool:
-            pending: set[Future] = set()
-            queue = list(todo)
-            sizes = {s: min(s + chunk_size, n) - s for s in todo}
-            try:
-                while queue or pending:
-                    while queue and len(pending) < 2 * workers:
-                        start = queue.pop(0)
-                        stop = start + sizes[start]
-                        pending.add(
-                            pool.submit(solve_chunk, *args, start, stop, dtype, str(folder))
-                        )
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        start, _ = future.result()
-                        bar.update(sizes[start])
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+        if workers > 1 and len(queue) > 1 and sum(sizes.values()) <= SMALL_JOB_SAMPLES:
+            seconds = solve_here(queue.pop(0))
+            if seconds * len(queue) < IN_PROCESS_SECONDS:
+                workers = 1
+        if workers == 1 or len(queue) <= 1:
+            for start in queue:
+                solve_here(start)
+            return used
+        used = min(workers, len(queue))
+        _run_pool(problem, args, sizes, queue, used, dtype, folder, bar)
+        return used
     except KeyboardInterrupt:
         bar.close()
         raise KeyboardInterrupt(
-            f"generation interrupted; {total} chunks planned, finished ones are kept in "
-            f"{folder}; run the same command again to resume"
+            f"generation interrupted; finished chunks kept in {folder}; run the same "
+            "command again to resume"
         ) from None
     except BrokenProcessPool:
         bar.close()
+        if type(problem).__module__ == "__main__":
+            hint = (
+                f"the problem class {type(problem).__name__} is defined in the calling "
+                "script, which new processes re-import: put the script's work under `if "
+                '__name__ == "__main__":`, or pass workers=1 (--workers 1)'
+            )
+        else:
+            hint = "perhaps out of memory; if it happens again, pass workers=1 (--workers 1)"
         raise RuntimeError(
-            f"a generation worker process died (out of memory, or the calling script cannot "
-            f"be re-imported by new processes, as with code piped on standard input); "
-            f"finished chunks are kept in {folder}; run again, with workers=1 (--workers 1) "
-            f"if it happens again"
+            f"a generation worker process died ({hint}); finished chunks are kept in "
+            f"{folder} and are reused by the next run"
         ) from None
     finally:
         bar.close()
+
+
+def _run_pool(
+    problem: Problem,
+    args: tuple[Any, ...],
+    sizes: dict[int, int],
+    queue: list[int],
+    workers: int,
+    dtype: str,
+    folder: Path,
+    bar: Any,
+) -> None:
+    # spawn: a forked child would inherit numba's threading layer in an unsafe state.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(threads_per_worker(workers), type(problem).__module__),
+    )
+    pending: set[Future] = set()
+    try:
+        with _main_module_hidden(problem):
+            while queue or pending:
+                while queue and len(pending) < 2 * workers:
+                    start = queue.pop(0)
+                    future = pool.submit(
+                        solve_chunk, *args, start, start + sizes[start], dtype, str(folder)
+                    )
+                    pending.add(future)
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    start, _ = future.result()
+                    bar.update(sizes[start])
+    except BaseException:
+        # Interrupted or failed: stop at once instead of waiting for the running chunks
+        # (a chunk is written under a temporary name and renamed, so killing a worker
+        # mid-chunk loses only that chunk's work).
+        for future in pending:
+            future.cancel()
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,237 @@ ATTR_PREFIX = "pdeml_"
 SAMPLE_DIM = "sample"
 
 
+#: Longest suffix pdeml appends to an output name (``<out>.partial`` for generation).
+_LONGEST_SUFFIX = ".partial"
+#: Longest path pdeml writes below an output (a chunk file inside ``<out>.partial/``).
+_LONGEST_BELOW = ".partial/chunk_000000000.tmp.npz"
+
+
 def temporary_path(path: Path) -> Path:
     """Name used while ``path`` is being written (same folder, so the rename is atomic)."""
     return path.with_name(path.name + ".tmp")
+
+
+def _exists(path: Path) -> bool:
+    # Path.exists raises for some errors (a name too long); any of them means "not there".
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest folder above ``path`` that exists (the one whose limits apply)."""
+    parent = path.absolute().parent
+    while not _exists(parent) and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows) or no such limit
+        return 255
+
+
+def _path_max(folder: Path) -> int:
+    try:
+        return int(os.pathconf(folder, "PC_PATH_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 4096
+
+
+def check_output_path(path: Any, argument: str = "path") -> Path:
+    """Check that ``path`` can become a file before any work is done; return it as a Path.
+
+    Nothing is created. The checks are the ones that otherwise fail only at the very end
+    of a long run: ``path`` is a folder (or ``.``), a folder above it is a file, a name is
+    longer than the file system allows (including the ``.partial``/``.tmp`` names written
+    beside it), or the folder it would go in is not writable.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to be written.
+    argument : str
+        How messages name the argument (e.g. ``"path (--out)"``).
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a string or path.
+    IsADirectoryError
+        ``path`` is an existing folder, ``.`` or ``..``.
+    ValueError
+        A folder above ``path`` is a file, or a name or the whole path is too long.
+    PermissionError
+        The existing folder that would hold ``path`` is not writable.
+    """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise TypeError(f"{argument}: expected a file name (str or Path), got {path!r}")
+    text = os.fspath(path)
+    if not text.strip():
+        raise ValueError(f"{argument}: expected a file name such as 'data/dataset.h5', got ''")
+    path = Path(text)
+    if path.name in ("", ".", "..") or text.endswith(("/", os.sep)):
+        raise IsADirectoryError(
+            f"{argument} {text!r}: names a folder; expected a file name such as "
+            f"{str(path / 'dataset.h5')!r}"
+        )
+    # A file where a folder is needed ("results.txt/data.h5").
+    folder = _existing_ancestor(path)
+    if not folder.is_dir():
+        raise ValueError(
+            f"{argument} {_short(text)}: {str(folder)!r} is a file, not a folder; choose a "
+            "path inside a folder"
+        )
+    name_max = _name_max(folder)
+    for part in path.absolute().parts[1:]:
+        # pdeml also writes "<name>.partial" and "<name>.tmp" beside the file.
+        allowed = name_max - (len(_LONGEST_SUFFIX) if part == path.name else 0)
+        size = len(os.fsencode(part))
+        if size > allowed:
+            raise ValueError(
+                f"{argument} {_short(text)}: the name {_short(part)} has {size} bytes; "
+                f"at most {allowed} are allowed here (the file system allows {name_max}, "
+                "and pdeml adds suffixes such as '.partial' for temporary names)"
+            )
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{argument} {text!r}: is a folder; expected a file name such as "
+            f"{str(path / 'dataset.h5')!r}"
+        )
+    path_max = _path_max(folder)
+    if len(os.fsencode(str(path.absolute()))) + len(_LONGEST_BELOW) >= path_max:
+        raise ValueError(
+            f"{argument} {_short(text)}: the path is too long for the file system "
+            f"({len(os.fsencode(str(path.absolute())))} bytes, at most "
+            f"{path_max - len(_LONGEST_BELOW) - 1})"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{argument} {text!r}: the folder {str(folder)!r} is not writable")
+    return path
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 80 else repr(text[:60] + "...")
+
+
+def format_bytes(size: float) -> str:
+    """``1.5 GiB`` style size for messages."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(size) < 1024 or unit == "PiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"  # pragma: no cover
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process may still use, or None when it cannot be told.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the free physical pages; a cgroup
+    limit (containers, SLURM) lowers it. psutil is not needed.
+    """
+    available: int | None = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, AttributeError):
+            available = None
+    try:  # cgroup v2: the container's own limit may be far below the machine's memory
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as f:
+            used = int(f.read().strip())
+        if limit != "max":
+            room = max(0, int(limit) - used)
+            available = room if available is None else min(available, room)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def field_values_per_sample(problem: Problem, resolution: int | None = None) -> int:
+    """Numbers stored per sample, all fields together, at ``resolution``."""
+    return sum(math.prod(problem.field_shape(k, resolution)) for k in problem.field_names)
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Raise ``ValueError`` (instead of a later ``MemoryError``) when ``needed`` bytes cannot fit.
+
+    ``what`` says which arguments decide the size (e.g. ``"n=10 at resolution=4097"``).
+    """
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"{what}: needs about {format_bytes(needed)} of memory, but "
+            f"{format_bytes(available)} is available; lower n or resolution"
+        )
+
+
+def check_disk(path: Path, needed: int, what: str) -> None:
+    """Refuse with ``ValueError`` when the folder of ``path`` lacks ``needed`` free bytes."""
+    folder = _existing_ancestor(path)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if needed > free:
+        raise ValueError(
+            f"{what}: the file needs about {format_bytes(needed)} of disk, but "
+            f"{str(folder)!r} has {format_bytes(free)} free; lower n or resolution, or "
+            "choose another folder"
+        )
+
+
+def check_storable(fields: Any, what: str, dtype: str) -> None:
+    """Refuse values that the file would not hold faithfully, naming field and sample.
+
+    Complex values (the imaginary part would be dropped), NaN or infinity, and finite
+    values beyond the range of ``float32`` when storing ``float32`` (they would become
+    infinite). Shapes and names are left to the problem's checks.
+    """
+    if not isinstance(fields, Mapping):
+        return
+    limit = float(np.finfo(np.float32).max)
+    for key, value in fields.items():
+        try:
+            array = np.asarray(value)
+        except Exception:  # the problem's checks report unreadable values
+            continue
+        if array.dtype.kind == "c":
+            raise TypeError(
+                f"{what}[{key!r}]: complex values (dtype {array.dtype}); expected real "
+                "numbers; store the real and imaginary parts as separate fields"
+            )
+        if array.dtype.kind != "f" or array.ndim == 0 or array.size == 0:
+            continue
+        rows = array.reshape(array.shape[0], -1)
+        finite = np.isfinite(rows).all(axis=1)
+        if not finite.all():
+            first = int(np.argmin(finite))
+            bad = int(np.size(rows) - np.count_nonzero(np.isfinite(rows)))
+            raise ValueError(
+                f"{what}[{key!r}]: {bad} NaN or infinite values, the first in sample {first}; "
+                "expected finite values"
+            )
+        if dtype == "float32" and array.dtype.itemsize > 4:
+            over = (np.abs(rows) > limit).any(axis=1)
+            if over.any():
+                first = int(np.argmax(over))
+                raise ValueError(
+                    f"{what}[{key!r}]: values beyond the float32 range (|x| > {limit:.4g}), "
+                    f"the first in sample {first}; store with dtype='float64' or rescale"
+                )
 
 
 def write_dataset(
@@ -70,10 +300,18 @@ def write_dataset(
 
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    path = Path(path)
+    path = check_output_path(path)
+    check_storable(inputs, "inputs", dtype)
+    check_storable(outputs, "outputs", dtype)
     inputs = problem.check_inputs(inputs, problem.resolution)
     outputs = problem.check_outputs(outputs, problem.resolution)
     n = len(next(iter(inputs.values())))
+    itemsize = np.dtype(dtype).itemsize
+    check_disk(
+        path,
+        sum(v[:1].size for v in (*inputs.values(), *outputs.values())) * n * itemsize,
+        f"{n} samples",
+    )
     index = np.arange(n) if sample_index is None else np.asarray(sample_index, dtype=np.int64)
     if index.shape != (n,):
         raise ValueError(f"sample_index: expected shape ({n},), got {index.shape}")
@@ -81,6 +319,8 @@ def write_dataset(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
     coords = problem.coords()
+    if tmp.exists() and not tmp.is_dir():
+        tmp.unlink()  # left by a killed run; never a finished file
     try:
         with h5netcdf.File(tmp, "w") as f:
             f.dimensions[SAMPLE_DIM] = n

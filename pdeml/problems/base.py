@@ -9,7 +9,9 @@ solves anything on its own: that is the job of a :class:`pdeml.solvers.base.Solv
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -78,6 +80,105 @@ def check_count(n: Any, argument: str = "n", minimum: int = 1) -> int:
     return int(n)
 
 
+#: Largest grid sizes accepted anywhere, whatever the memory: beyond these a single sample
+#: takes hours to solve, so such a value is a typo (an extra zero) far more often than a wish.
+MAX_POINTS_1D = 2**24
+MAX_POINTS_2D = 2**15
+#: Largest number of stored time snapshots and of time steps of one solve.
+MAX_SNAPSHOTS = 10**6
+MAX_STEPS = 10**8
+#: Fallback when the available memory cannot be read (no /proc/meminfo, no sysconf).
+_DEFAULT_MEMORY = 8 * 2**30
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations (``MemAvailable`` of /proc/meminfo).
+
+    Falls back to the free physical pages (``sysconf``) and then to 8 GiB where neither can
+    be read, so a size check never fails just because the platform hides its memory.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_AVPHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return _DEFAULT_MEMORY
+
+
+def format_bytes(nbytes: float) -> str:
+    """``nbytes`` in human units (``"1.5 GiB"``)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(nbytes) < 1024 or unit == "PiB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.3g} PiB"  # pragma: no cover - the loop always returns
+
+
+def check_memory(owner: str, what: str, nbytes: float, hint: str) -> None:
+    """Raise ``ValueError`` if an allocation of about ``nbytes`` would not fit in memory.
+
+    Parameters
+    ----------
+    owner : str
+        Who asks (problem or solver name), the message's prefix.
+    what : str
+        The sizes responsible, e.g. ``"solver_resolution = 100000"``.
+    nbytes : float
+        Estimated bytes.
+    hint : str
+        What to reduce, e.g. ``"reduce solver_resolution"``.
+    """
+    available = available_memory()
+    if nbytes > available:
+        raise ValueError(
+            f"{owner}: {what} needs about {format_bytes(nbytes)} of memory, more than the "
+            f"{format_bytes(available)} available; {hint}"
+        )
+
+
+def check_steps(owner: str, what: str, steps: float, hint: str) -> None:
+    """Raise ``ValueError`` if a solve would take more than ``MAX_STEPS`` time steps."""
+    if not math.isfinite(steps) or steps > MAX_STEPS:
+        raise ValueError(
+            f"{owner}: {what} makes {steps:.3g} time steps per solve, expected at most "
+            f"{MAX_STEPS:.0e}; {hint}"
+        )
+
+
+def grid_points(problem: str, field: str, value: Any, minimum: int, dims: int) -> int:
+    """Validate a grid size: an integer in ``[minimum, MAX_POINTS_1D or MAX_POINTS_2D]``."""
+    maximum = MAX_POINTS_1D if dims == 1 else MAX_POINTS_2D
+    require_int(problem, field, value, minimum, maximum)
+    return int(value)
+
+
+def make_solver(problem: Problem, solver_class: type, options: Mapping[str, Any]) -> Any:
+    """Build ``solver_class(problem, **options)``, refusing unknown option names clearly.
+
+    Without this an unknown option surfaces as Python's ``unexpected keyword argument``,
+    which names neither the solver nor the options it does take.
+    """
+    parameters = inspect.signature(solver_class).parameters
+    allowed = [
+        name
+        for name, p in parameters.items()
+        if name != "problem" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    unknown = sorted(str(k) for k in options if k not in allowed)
+    if unknown:
+        choices = ", ".join(allowed) if allowed else "none"
+        raise ValueError(
+            f"{problem.name}: unknown reference solver option(s) {unknown} for "
+            f"{getattr(solver_class, 'name', solver_class.__name__)}; allowed options: {choices}"
+        )
+    return solver_class(problem, **options)
+
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
     """Base class of every PDE problem.
@@ -92,6 +193,8 @@ class Problem:
     """
 
     name: ClassVar[str] = ""
+    #: Fewest grid points per direction that the problem (and its solver) accepts.
+    MIN_RESOLUTION: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
         # Presets come from TOML, where 1 and 1.0 differ; coerce declared floats so that
@@ -100,7 +203,13 @@ class Problem:
             value = getattr(self, field.name)
             if field.type in ("float", float) and isinstance(value, (int, np.integer)):
                 if not isinstance(value, bool):
-                    object.__setattr__(self, field.name, float(value))
+                    try:
+                        value = float(value)
+                    except OverflowError:  # an int beyond 1.8e308 has no float
+                        raise ValueError(
+                            f"{self.name}: {field.name} must be a finite number, got {value!r}"
+                        ) from None
+                    object.__setattr__(self, field.name, value)
             if field.type in ("int", int) and isinstance(value, float) and value.is_integer():
                 object.__setattr__(self, field.name, int(value))
         self.validate()
@@ -135,6 +244,44 @@ class Problem:
         axis first, so that metrics skip the padding.
         """
         return None
+
+    def min_resolution(self) -> int:
+        """Fewest grid points per direction of inputs the problem accepts."""
+        return self.MIN_RESOLUTION
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """Estimated peak bytes to draw and solve one sample on the grid of ``resolution``.
+
+        Used to refuse sizes that cannot fit in memory before allocating anything; a rough
+        (generous) estimate is enough. The default 0 means no estimate.
+        """
+        return 0.0
+
+    def check_draw(self, n: Any, resolution: Any, dims: int, minimum: int) -> tuple[int, int]:
+        """Validate ``n`` and a ``resolution`` argument of a draw; return them as ints.
+
+        ``resolution=None`` means the problem's ``resolution``. The draw's memory, ``n``
+        times :meth:`sample_nbytes`, must fit in the available memory.
+        """
+        n = check_count(n)
+        resolution = self.resolution if resolution is None else resolution
+        resolution = grid_points(self.name, "resolution", resolution, minimum, dims)
+        check_memory(
+            self.name,
+            f"a draw of n = {n} samples at resolution {resolution}",
+            n * self.sample_nbytes(resolution),
+            "draw fewer samples at once or use a coarser resolution",
+        )
+        return n, resolution
+
+    def check_solver_memory(self, fields: str) -> None:
+        """Refuse parameters whose single sample would not fit in memory (see validate)."""
+        check_memory(
+            self.name,
+            f"one sample with {fields}",
+            self.sample_nbytes(self.solver_resolution),
+            "reduce these sizes",
+        )
 
     def allowed_resolutions(self) -> tuple[int, ...] | None:
         """Resolutions the data may be stored at (``None``: any that :meth:`validate` allows)."""
@@ -315,13 +462,17 @@ class Problem:
             )
         if resolution is None and what == "inputs":
             resolution = self.infer_resolution(fields)
+            least = self.min_resolution()
+            if resolution is not None and resolution < least:
+                name = names[0]
+                raise ValueError(
+                    f"{what}[{name!r}]: grid of {resolution} points per direction (shape "
+                    f"{np.shape(fields[name])}), expected at least {least} for {self.name}"
+                )
         out: dict[str, np.ndarray] = {}
         n_samples = None
         for key in names:
-            try:
-                array = np.asarray(fields[key], dtype=np.float64)
-            except (TypeError, ValueError) as error:
-                raise TypeError(f"{what}[{key!r}]: expected a numeric array ({error})") from None
+            array = _numeric_array(fields[key], f"{what}[{key!r}]")
             expected = self.field_shape(key, resolution)
             if array.ndim != 1 + len(expected) or array.shape[1:] != expected:
                 dims = ", ".join(self.field_dims(key))
@@ -331,16 +482,16 @@ class Problem:
                 )
             if n_samples is None:
                 n_samples = array.shape[0]
+                if n_samples == 0:
+                    raise ValueError(
+                        f"{what}[{key!r}]: expected at least one sample, got shape {array.shape}"
+                    )
             elif array.shape[0] != n_samples:
                 raise ValueError(
                     f"{what}[{key!r}]: has {array.shape[0]} samples, expected {n_samples} "
                     "like the other fields"
                 )
-            if not np.all(np.isfinite(array)):
-                bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-                raise ValueError(
-                    f"{what}[{key!r}]: contains {bad} NaN or infinite values; expected finite"
-                )
+            _check_values(array, f"{what}[{key!r}]")
             out[key] = array
         return out
 
@@ -357,17 +508,47 @@ class Problem:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Problem:
-        """Rebuild a problem from :meth:`to_dict` output (dispatches on ``data["problem"]``)."""
+        """Rebuild a problem from :meth:`to_dict` output (dispatches on ``data["problem"]``).
+
+        Raises
+        ------
+        ValueError
+            If ``data`` is not a mapping, lacks ``"problem"``, names an unknown problem, or
+            holds unknown or invalid fields; the message says the dict is damaged and
+            names the key (callers add the file it came from).
+        """
+        damaged = "problem dict is damaged"
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                f"{damaged}: expected a mapping of parameter name to value, "
+                f"got {type(data).__name__}"
+            )
         data = dict(data)
         name = data.pop("problem", cls.name or None)
         if name is None:
-            raise ValueError("problem dict: missing key 'problem' naming the problem")
-        target = problem_class(name)
-        return target.from_parameters(data)
+            raise ValueError(
+                f"{damaged}: missing key 'problem' naming the problem "
+                f"(one of {', '.join(available_problems())})"
+            )
+        if not isinstance(name, str):
+            raise ValueError(f"{damaged}: key 'problem' must be a string, got {name!r}")
+        bad_keys = [k for k in data if not isinstance(k, str)]
+        if bad_keys:
+            raise ValueError(f"{damaged}: keys must be strings, got {bad_keys!r}")
+        try:
+            target = problem_class(name)
+            return target.from_parameters(data)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{damaged}: {error}") from None
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> Problem:
         """Build from a parameter mapping, rejecting unknown keys with a clear message."""
+        if not isinstance(parameters, Mapping):
+            raise TypeError(
+                f"{cls.name}: parameters must be a mapping of name to value, "
+                f"got {type(parameters).__name__}"
+            )
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = [k for k in parameters if k not in known]
         if unknown:
@@ -418,7 +599,59 @@ def require_finite(problem: str, field: str, value: Any) -> None:
         raise ValueError(f"{problem}: {field} must be a finite number, got {value!r}")
 
 
-def require_int(problem: str, field: str, value: Any, minimum: int) -> None:
-    """Raise ``ValueError`` unless ``value`` is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{problem}: {field} must be an integer >= {minimum}, got {value!r}")
+def require_int(
+    problem: str, field: str, value: Any, minimum: int, maximum: int | None = None
+) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer in ``[minimum, maximum]``."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+    if ok and (maximum is None or value <= maximum):
+        return
+    expected = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    raise ValueError(f"{problem}: {field} must be an integer {expected}, got {value!r}")
+
+
+#: Largest magnitude stored: datasets and surrogates work in float32, where larger values
+#: become infinite.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _numeric_array(value: Any, label: str) -> np.ndarray:
+    """``value`` as a float64 array, refusing dtypes that would be silently mangled.
+
+    Complex values would lose their imaginary part; booleans, strings and objects are
+    not fields. Integer arrays convert exactly and are accepted for every field (a user's
+    ``np.ones(shape, dtype=int)`` is a field of ones).
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise TypeError(f"{label}: expected a numeric array ({error})") from None
+    kind = array.dtype.kind
+    if kind in "fiu":
+        return np.asarray(array, dtype=np.float64)
+    raise TypeError(
+        f"{label}: expected a real numeric (integer or float) array, got dtype {array.dtype}"
+    )
+
+
+def _check_values(array: np.ndarray, label: str) -> None:
+    """Refuse non-finite values and values beyond float32, naming the first bad sample."""
+    if array.size == 0:
+        return
+    finite = np.isfinite(array)
+    if not finite.all():
+        per_sample = finite.reshape(array.shape[0], -1).all(axis=1)
+        sample = int(np.flatnonzero(~per_sample)[0])
+        bad = int(array.size - np.count_nonzero(finite))
+        raise ValueError(
+            f"{label}: contains {bad} NaN or infinite values (first in sample {sample}); "
+            "expected finite values"
+        )
+    too_large = np.abs(array) > FLOAT32_MAX
+    if too_large.any():
+        sample = int(np.flatnonzero(too_large.reshape(array.shape[0], -1).any(axis=1))[0])
+        raise ValueError(
+            f"{label}: sample {sample} has values beyond the float32 range (|x| > "
+            f"{FLOAT32_MAX:.3g}, largest {float(np.abs(array).max()):.3g}); expected values "
+            "that float32 storage and surrogates can hold"
+        )

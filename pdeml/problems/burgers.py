@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pdeml.problems.base import (
+    MAX_SNAPSHOTS,
     Problem,
-    check_count,
     check_seed,
+    grid_points,
+    make_solver,
     register_problem,
     require_int,
     require_positive,
@@ -57,6 +59,7 @@ class Burgers1D(Problem):
     """
 
     name = "burgers"
+    MIN_RESOLUTION = 16
 
     nu: float = 0.1
     sigma: float = 25.0
@@ -73,14 +76,22 @@ class Burgers1D(Problem):
         require_positive(self.name, "tau", self.tau, allow_zero=True)
         require_positive(self.name, "gamma", self.gamma)
         require_positive(self.name, "T", self.T)
-        require_int(self.name, "resolution", self.resolution, 16)
-        require_int(self.name, "solver_resolution", self.solver_resolution, 16)
-        require_int(self.name, "n_t", self.n_t, 0)
+        grid_points(self.name, "resolution", self.resolution, 16, dims=1)
+        grid_points(self.name, "solver_resolution", self.solver_resolution, 16, dims=1)
+        require_int(self.name, "n_t", self.n_t, 0, MAX_SNAPSHOTS)
         if self.solver_resolution % self.resolution != 0:
             raise ValueError(
                 f"{self.name}: resolution {self.resolution} must divide solver_resolution "
                 f"{self.solver_resolution} (stored data are strided from the solver grid)"
             )
+        self.check_solver_memory(
+            f"solver_resolution = {self.solver_resolution} and n_t = {self.n_t}"
+        )
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """Trajectory and ETDRK4 work arrays on ``resolution`` points plus the GRF's modes."""
+        r = self.solver_resolution if resolution is None else resolution
+        return 8.0 * (self.n_t + 31) * r + 48.0 * max(r, self.solver_resolution)
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -114,15 +125,15 @@ class Burgers1D(Problem):
     def sample_inputs(
         self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
     ) -> dict[str, np.ndarray]:
-        n, seed = check_count(n), check_seed(seed)
-        resolution = self.resolution if resolution is None else resolution
+        seed = check_seed(seed)
+        n, resolution = self.check_draw(n, resolution, dims=1, minimum=2)
         rngs = [sample_rng(seed, start + i) for i in range(n)]
         return {"u0": self.grf().sample(rngs, resolution)}
 
     def reference_solver(self, **options: Any):
         from pdeml.solvers.spectral import BurgersSpectralSolver
 
-        return BurgersSpectralSolver(self, **options)
+        return make_solver(self, BurgersSpectralSolver, options)
 
     def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
         """Residual ``u_t + u u_x − ν u_xx`` for one initial condition ``inputs["u0"]``.

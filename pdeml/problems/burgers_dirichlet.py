@@ -19,9 +19,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pdeml.problems.base import (
+    MAX_POINTS_1D,
+    MAX_SNAPSHOTS,
     Problem,
-    check_count,
+    check_memory,
     check_seed,
+    grid_points,
+    make_solver,
     register_problem,
     require_int,
     require_positive,
@@ -55,6 +59,7 @@ class BurgersDirichlet(Problem):
     """
 
     name = "burgers_dirichlet"
+    MIN_RESOLUTION = 5
 
     nu: float = 0.01 / math.pi
     T: float = 1.0
@@ -64,8 +69,14 @@ class BurgersDirichlet(Problem):
     def validate(self) -> None:
         require_positive(self.name, "nu", self.nu)
         require_positive(self.name, "T", self.T)
-        require_int(self.name, "resolution", self.resolution, 5)
-        require_int(self.name, "n_t", self.n_t, 1)
+        grid_points(self.name, "resolution", self.resolution, 5, dims=1)
+        require_int(self.name, "n_t", self.n_t, 1, MAX_SNAPSHOTS)
+        self.check_solver_memory(f"resolution = {self.resolution} and n_t = {self.n_t}")
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """Snapshots on the solver's fine grid (at least 2049 points) plus BDF work arrays."""
+        r = self.resolution if resolution is None else resolution
+        return 8.0 * (self.n_t + 30) * max(r, 2049)
 
     @property
     def solver_resolution(self) -> int:
@@ -101,12 +112,13 @@ class BurgersDirichlet(Problem):
         self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
     ) -> dict[str, np.ndarray]:
         """``n`` copies of ``u0 = −sin(πx)`` (the seed is checked, then unused)."""
-        n, _ = check_count(n), check_seed(seed)
+        check_seed(seed)
+        n, resolution = self.check_draw(n, resolution, dims=1, minimum=2)
         x = self.coords(resolution)["x"]
         return {"u0": np.tile(-np.sin(np.pi * x), (n, 1))}
 
     def reference_solver(self, **options: Any) -> BurgersDirichletSolver:
-        return BurgersDirichletSolver(self, **options)
+        return make_solver(self, BurgersDirichletSolver, options)
 
     def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
         """Residual ``u_t + u u_x − ν u_xx`` with ``u(±1, t) = 0`` for one ``inputs["u0"]``.
@@ -151,10 +163,17 @@ class BurgersDirichletSolver(ReferenceSolver):
         atol: float = 1e-11,
     ) -> None:
         super().__init__(problem)
-        require_int(problem.name, "min_points", min_points, 5)
+        require_int(problem.name, "min_points", min_points, 5, MAX_POINTS_1D)
         require_positive(problem.name, "rtol", rtol)
         require_positive(problem.name, "atol", atol)
         self.min_points, self.rtol, self.atol = int(min_points), float(rtol), float(atol)
+        fine = self.fine_points(problem.resolution)
+        check_memory(
+            problem.name,
+            f"min_points = {min_points} ({fine} fine-grid points) with n_t = {problem.n_t}",
+            8.0 * (problem.n_t + 30) * fine,
+            "reduce min_points",
+        )
 
     def options(self) -> dict[str, Any]:
         return {"min_points": self.min_points, "rtol": self.rtol, "atol": self.atol}

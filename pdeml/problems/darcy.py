@@ -10,15 +10,18 @@ negative, ``f = 1``, generated on 421×421 and downsampled by striding.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pdeml.problems.base import (
+    MAX_POINTS_2D,
     Problem,
-    check_count,
     check_seed,
+    grid_points,
+    make_solver,
     register_problem,
     require_finite,
     require_int,
@@ -69,6 +72,7 @@ class Darcy2D(Problem):
     """
 
     name = "darcy"
+    MIN_RESOLUTION = 5
 
     a_plus: float = 12.0
     a_minus: float = 3.0
@@ -86,7 +90,7 @@ class Darcy2D(Problem):
         require_positive(self.name, "a_plus", self.a_plus)
         require_positive(self.name, "a_minus", self.a_minus)
         require_finite(self.name, "threshold", self.threshold)
-        if self.coefficient not in COEFFICIENT_KINDS:
+        if not isinstance(self.coefficient, str) or self.coefficient not in COEFFICIENT_KINDS:
             raise ValueError(
                 f"{self.name}: coefficient must be one of {COEFFICIENT_KINDS}, "
                 f"got {self.coefficient!r}"
@@ -95,24 +99,36 @@ class Darcy2D(Problem):
         require_positive(self.name, "tau", self.tau, allow_zero=True)
         require_positive(self.name, "gamma", self.gamma)
         require_finite(self.name, "forcing", self.forcing)
-        require_int(self.name, "resolution", self.resolution, 5)
-        require_int(self.name, "solver_resolution", self.solver_resolution, 5)
-        require_int(self.name, "n_modes", self.n_modes, 0)
+        grid_points(self.name, "resolution", self.resolution, 5, dims=2)
+        grid_points(self.name, "solver_resolution", self.solver_resolution, 5, dims=2)
+        require_int(self.name, "n_modes", self.n_modes, 0, MAX_POINTS_2D)
         if (self.solver_resolution - 1) % (self.resolution - 1) != 0:
+            # A few examples only: listing every allowed value is long for large grids.
+            examples = ", ".join(map(str, self.allowed_resolutions()[:6]))
             raise ValueError(
                 f"{self.name}: resolution {self.resolution} cannot be strided from "
                 f"solver_resolution {self.solver_resolution}; expected (solver_resolution - 1) "
-                f"to be a multiple of (resolution - 1), e.g. one of "
-                f"{list(self.allowed_resolutions())}"
+                f"to be a multiple of (resolution - 1), e.g. resolution one of {examples}"
             )
+        modes = self.n_modes or self.solver_resolution
+        self.check_solver_memory(
+            f"solver_resolution = {self.solver_resolution} and {modes} GRF modes (n_modes)"
+        )
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """Sparse solve on ``resolution``² unknowns (LU fill-in included) plus the GRF."""
+        r = self.solver_resolution if resolution is None else resolution
+        m = self.n_modes or self.solver_resolution
+        return 300.0 * r * r + 8.0 * (2 * r * m + m * m)
 
     def allowed_resolutions(self) -> tuple[int, ...]:
+        # Divisors in pairs up to the square root: O(sqrt(m)) steps, not O(m).
         m = self.solver_resolution - 1
-        return tuple(
-            sorted(
-                (m // d + 1 for d in range(1, m + 1) if m % d == 0 and m // d >= 4), reverse=True
-            )
-        )
+        divisors = set()
+        for d in range(1, math.isqrt(m) + 1):
+            if m % d == 0:
+                divisors.update((d, m // d))
+        return tuple(sorted((m // d + 1 for d in divisors if m // d >= 4), reverse=True))
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -152,10 +168,8 @@ class Darcy2D(Problem):
     def sample_inputs(
         self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
     ) -> dict[str, np.ndarray]:
-        n, seed = check_count(n), check_seed(seed)
-        resolution = self.resolution if resolution is None else resolution
-        if resolution < 5:
-            raise ValueError(f"{self.name}: resolution must be >= 5, got {resolution}")
+        seed = check_seed(seed)
+        n, resolution = self.check_draw(n, resolution, dims=2, minimum=5)
         rngs = [sample_rng(seed, start + i) for i in range(n)]
         g = self.grf().sample(rngs, resolution)
         return {"a": self.coefficient_from_field(g)}
@@ -163,7 +177,7 @@ class Darcy2D(Problem):
     def reference_solver(self, **options: Any):
         from pdeml.solvers.finite_difference import DarcyFDSolver
 
-        return DarcyFDSolver(self, **options)
+        return make_solver(self, DarcyFDSolver, options)
 
     def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
         """Residual ``−∇·(a∇u) − f`` for one coefficient ``inputs["a"]``, ``u = 0`` on the boundary.

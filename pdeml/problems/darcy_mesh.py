@@ -27,7 +27,9 @@ from pdeml.mesh.topology import TRIANGLE_PAD, boundary_edges, pad_mesh, signed_a
 from pdeml.problems.base import (
     Problem,
     check_count,
+    check_memory,
     check_seed,
+    make_solver,
     register_problem,
     require_finite,
     require_int,
@@ -39,6 +41,8 @@ from pdeml.problems.base import (
 INTEGER_FIELDS = ("triangles", "n_nodes", "n_triangles")
 #: Largest allowed bound on |r/r0 − 1|: keeps the domain clearly star-shaped.
 MAX_DEVIATION = 0.5
+#: Largest padded mesh sizes (beyond these one sample's FEM solve is hours, not seconds).
+MAX_MESH_ENTITIES = 10**7
 
 _DIMS = {
     "nodes": ("node", "axis"),
@@ -55,8 +59,10 @@ _DIMS = {
 
 def _range(problem: str, field: str, value: Any) -> tuple[float, float]:
     try:
+        if isinstance(value, (str, bytes, dict)) or any(isinstance(v, bool) for v in value):
+            raise TypeError
         low, high = (float(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(
             f"{problem}: {field} must be two numbers [low, high], got {value!r}"
         ) from None
@@ -118,7 +124,8 @@ class DarcyMesh(Problem):
 
     def validate(self) -> None:
         require_positive(self.name, "r0", self.r0)
-        require_int(self.name, "n_harmonics", self.n_harmonics, 2)
+        # Beyond a few hundred modes gmsh cannot resolve the boundary anyway.
+        require_int(self.name, "n_harmonics", self.n_harmonics, 2, 10**4)
         require_positive(self.name, "amplitude", self.amplitude, allow_zero=True)
         bound = max_deviation(self.n_harmonics, self.amplitude)
         if bound > MAX_DEVIATION:
@@ -131,9 +138,27 @@ class DarcyMesh(Problem):
             raise ValueError(
                 f"{self.name}: mesh_size must be <= r0/2 = {0.5 * self.r0:g}, got {self.mesh_size}"
             )
-        require_int(self.name, "max_nodes", self.max_nodes, 3)
-        require_int(self.name, "max_triangles", self.max_triangles, 1)
+        require_int(self.name, "max_nodes", self.max_nodes, 3, MAX_MESH_ENTITIES)
+        require_int(self.name, "max_triangles", self.max_triangles, 1, MAX_MESH_ENTITIES)
         require_finite(self.name, "a_tilt", self.a_tilt)
+        # gmsh would spend minutes meshing before pad_mesh finds the mesh too large: refuse
+        # a mesh_size whose smallest possible mesh already exceeds max_nodes several times.
+        smallest_area = math.pi * (self.r0 * (1.0 - bound)) ** 2
+        least_nodes = 0.5 * smallest_area / (math.sqrt(3.0) / 4.0 * self.mesh_size**2)
+        if least_nodes > 4 * self.max_nodes:
+            raise ValueError(
+                f"{self.name}: mesh_size {self.mesh_size!r} on domains of mean radius r0 = "
+                f"{self.r0!r} (amplitude {self.amplitude!r}) gives at least about "
+                f"{least_nodes:.3g} nodes per mesh, far more than max_nodes = {self.max_nodes}; "
+                "increase mesh_size or raise max_nodes/max_triangles"
+            )
+        self.check_solver_memory(
+            f"max_nodes = {self.max_nodes} and max_triangles = {self.max_triangles}"
+        )
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """Padded arrays of one sample plus the sparse FEM assembly and solve."""
+        return 8.0 * (2 * self.max_nodes + 3 * self.max_triangles) + 400.0 * self.max_nodes
 
     # -- fields -------------------------------------------------------------------------
     @property
@@ -341,6 +366,12 @@ class DarcyMesh(Problem):
         n, seed = check_count(n), check_seed(seed)
         self._no_resolution(resolution)
         start = check_count(start, "start", 0)
+        check_memory(
+            self.name,
+            f"a draw of n = {n} samples of max_nodes = {self.max_nodes}",
+            n * self.sample_nbytes(),
+            "draw fewer samples at once",
+        )
         nodes = np.zeros((n, self.max_nodes, 2))
         triangles = np.full((n, self.max_triangles, 3), TRIANGLE_PAD, dtype=np.int64)
         n_nodes = np.zeros(n, dtype=np.int64)
@@ -375,11 +406,7 @@ class DarcyMesh(Problem):
     def reference_solver(self, **options: Any):
         from pdeml.solvers.fem import DarcyMeshFEMSolver
 
-        if options:
-            raise ValueError(
-                f"{self.name}: the P1 FEM reference solver takes no options, got {sorted(options)}"
-            )
-        return DarcyMeshFEMSolver(self)
+        return make_solver(self, DarcyMeshFEMSolver, options)
 
     def area(self, inputs: Mapping[str, np.ndarray], i: int) -> float:
         """Area of the mesh of sample ``i``."""

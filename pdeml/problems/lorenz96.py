@@ -18,9 +18,14 @@ from typing import Any
 import numpy as np
 
 from pdeml.problems.base import (
+    MAX_POINTS_1D,
+    MAX_STEPS,
     Problem,
     check_count,
+    check_memory,
     check_seed,
+    check_steps,
+    make_solver,
     register_problem,
     require_finite,
     require_int,
@@ -93,22 +98,34 @@ class Lorenz96(Problem):
     spinup: float = 10.0
 
     def validate(self) -> None:
-        require_int(self.name, "K", self.K, 4)
-        require_int(self.name, "J", self.J, 1)
+        require_int(self.name, "K", self.K, 4, MAX_POINTS_1D)
+        require_int(self.name, "J", self.J, 1, MAX_POINTS_1D)
         require_finite(self.name, "F", self.F)
         require_finite(self.name, "h", self.h)
         require_positive(self.name, "b", self.b)
         require_positive(self.name, "c", self.c)
         require_positive(self.name, "dt", self.dt)
         require_positive(self.name, "T", self.T)
-        require_int(self.name, "save_every", self.save_every, 1)
+        require_int(self.name, "save_every", self.save_every, 1, MAX_STEPS)
         require_positive(self.name, "spinup", self.spinup, allow_zero=True)
+        # Before rounding T/(save_every·dt): a tiny dt makes it huge or infinite.
+        check_steps(
+            self.name,
+            f"dt = {self.dt!r} with T = {self.T!r} and spinup = {self.spinup!r}",
+            (self.T + self.spinup) / self.dt,
+            "use a larger dt or a shorter T/spinup",
+        )
         ratio = self.T / self.save_interval
         if ratio < 1 - 1e-9 or abs(ratio - round(ratio)) > 1e-9 * ratio:
             raise ValueError(
                 f"{self.name}: T = {self.T} must be a whole multiple (>= 1) of "
                 f"save_every·dt = {self.save_interval:g}"
             )
+        self.check_solver_memory(f"K = {self.K}, J = {self.J} and {self.n_save} stored states")
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """The stored trajectory of both scales and the closure, plus RK4 work arrays."""
+        return 8.0 * (self.n_save + 12) * self.K * (self.J + 2)
 
     # -- grid ---------------------------------------------------------------------------
     @property
@@ -195,6 +212,12 @@ class Lorenz96(Problem):
         n, seed = check_count(n), check_seed(seed)
         start = check_count(start, "start", minimum=0)
         self._check_resolution(resolution)
+        check_memory(
+            self.name,
+            f"a draw of n = {n} samples with K = {self.K}, J = {self.J}",
+            n * 8.0 * 12 * self.K * (self.J + 2),
+            "draw fewer samples at once",
+        )
         x = np.empty((n, self.K))
         y = np.empty((n, self.K, self.J))
         for i in range(n):
@@ -227,4 +250,4 @@ class Lorenz96(Problem):
     def reference_solver(self, **options: Any):
         from pdeml.solvers.ode import Lorenz96RK4Solver
 
-        return Lorenz96RK4Solver(self, **options)
+        return make_solver(self, Lorenz96RK4Solver, options)

@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pdeml.problems.base import (
+    MAX_SNAPSHOTS,
     Problem,
-    check_count,
     check_seed,
+    check_steps,
+    grid_points,
+    make_solver,
     register_problem,
     require_finite,
     require_int,
@@ -75,6 +78,7 @@ class NavierStokes2D(Problem):
     """
 
     name = "navier_stokes"
+    MIN_RESOLUTION = 8
 
     nu: float = 1e-3
     T: int = 50
@@ -89,8 +93,8 @@ class NavierStokes2D(Problem):
 
     def validate(self) -> None:
         require_positive(self.name, "nu", self.nu)
-        require_int(self.name, "T", self.T, 2)
-        require_int(self.name, "t_in", self.t_in, 1)
+        require_int(self.name, "T", self.T, 2, MAX_SNAPSHOTS)
+        require_int(self.name, "t_in", self.t_in, 1, MAX_SNAPSHOTS)
         if self.t_in >= self.T:
             raise ValueError(
                 f"{self.name}: t_in must be < T (at least one output snapshot), "
@@ -100,20 +104,34 @@ class NavierStokes2D(Problem):
         require_positive(self.name, "sigma", self.sigma)
         require_positive(self.name, "tau", self.tau, allow_zero=True)
         require_positive(self.name, "gamma", self.gamma)
-        require_int(self.name, "resolution", self.resolution, 8)
-        require_int(self.name, "solver_resolution", self.solver_resolution, 8)
+        grid_points(self.name, "resolution", self.resolution, 8, dims=2)
+        grid_points(self.name, "solver_resolution", self.solver_resolution, 8, dims=2)
         if self.solver_resolution % self.resolution != 0:
             raise ValueError(
                 f"{self.name}: resolution {self.resolution} must divide solver_resolution "
                 f"{self.solver_resolution} (stored data are strided from the solver grid)"
             )
         require_positive(self.name, "dt", self.dt)
+        if self.dt > 1.0:
+            raise ValueError(f"{self.name}: dt must be 1/k for a whole number k, got {self.dt!r}")
+        # Before rounding 1/dt: a tiny dt makes it infinite (and the run endless).
+        check_steps(
+            self.name, f"dt = {self.dt!r} with T = {self.T}", self.T / self.dt, "use a larger dt"
+        )
         steps = 1.0 / self.dt
-        if self.dt > 1.0 or abs(steps - round(steps)) > _STEPS_TOLERANCE * steps:
+        if abs(steps - round(steps)) > _STEPS_TOLERANCE * steps:
             raise ValueError(
                 f"{self.name}: dt must be 1/k for a whole number k (every unit-time snapshot "
                 f"on a step), got {self.dt!r}"
             )
+        self.check_solver_memory(
+            f"solver_resolution = {self.solver_resolution} and T = {self.T} snapshots"
+        )
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """The trajectory and spectral work arrays; inputs are always made on the solver grid."""
+        r = self.solver_resolution
+        return 8.0 * (self.T + 30) * r * r
 
     @property
     def steps_per_unit_time(self) -> int:
@@ -165,8 +183,9 @@ class NavierStokes2D(Problem):
 
         ``resolution`` defaults to ``solver_resolution``, the grid the trajectories start on.
         """
-        n, seed = check_count(n), check_seed(seed)
+        seed = check_seed(seed)
         resolution = self.solver_resolution if resolution is None else resolution
+        n, resolution = self.check_draw(n, resolution, dims=2, minimum=2)
         rngs = [sample_rng(seed, start + i) for i in range(n)]
         return self.grf().sample(rngs, resolution)
 
@@ -194,7 +213,7 @@ class NavierStokes2D(Problem):
         """
         from pdeml.solvers.navier_stokes import integrate_vorticity
 
-        resolution = self.resolution if resolution is None else resolution
+        n, resolution = self.check_draw(n, resolution, dims=2, minimum=2)
         stride = self.restriction_stride(self.solver_resolution, resolution)
         w0 = self.sample_initial(n, seed, start=start)
         trajectory = integrate_vorticity(
@@ -226,7 +245,7 @@ class NavierStokes2D(Problem):
     def reference_solver(self, **options: Any):
         from pdeml.solvers.navier_stokes import NavierStokesSpectralSolver
 
-        return NavierStokesSpectralSolver(self, **options)
+        return make_solver(self, NavierStokesSpectralSolver, options)
 
     def spectral_form(self, inputs: Any, modes: Any = None) -> Any:
         """The spectral form of this problem for a batch of inputs (Neural Spectral Method).

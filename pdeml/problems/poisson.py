@@ -20,9 +20,12 @@ import numpy as np
 import scipy.special
 
 from pdeml.problems.base import (
+    MAX_POINTS_2D,
     Problem,
     check_count,
     check_seed,
+    grid_points,
+    make_solver,
     register_problem,
     require_int,
     require_positive,
@@ -65,15 +68,24 @@ class Poisson2D(Problem):
 
     def validate(self) -> None:
         require_positive(self.name, "length_scale", self.length_scale)
-        require_int(self.name, "source_modes", self.source_modes, 2)
+        require_int(self.name, "source_modes", self.source_modes, 2, MAX_POINTS_2D // 2)
         least = 2 * self.source_modes - 1
-        require_int(self.name, "resolution", self.resolution, least)
-        require_int(self.name, "solver_resolution", self.solver_resolution, least)
+        grid_points(self.name, "resolution", self.resolution, least, dims=2)
+        grid_points(self.name, "solver_resolution", self.solver_resolution, least, dims=2)
         if self.solver_resolution % self.resolution != 0:
             raise ValueError(
                 f"{self.name}: resolution {self.resolution} must divide solver_resolution "
                 f"{self.solver_resolution} (stored data are strided from the solver grid)"
             )
+        self.check_solver_memory(
+            f"solver_resolution = {self.solver_resolution} and source_modes = {self.source_modes}"
+        )
+
+    def sample_nbytes(self, resolution: int | None = None) -> float:
+        """Source synthesis (complex ``r × (2M − 1)`` factors) and the FFT solve on ``r²``."""
+        r = self.solver_resolution if resolution is None else resolution
+        k = 2 * self.source_modes - 1
+        return 32.0 * r * k + 16.0 * k * k + 80.0 * r * r
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -95,6 +107,10 @@ class Poisson2D(Problem):
         resolution = self.resolution if resolution is None else resolution
         x = np.arange(resolution) / resolution
         return {"x": x, "y": x.copy()}
+
+    def min_resolution(self) -> int:
+        """``2 · source_modes − 1``: the grid must resolve the source."""
+        return 2 * self.source_modes - 1
 
     def kernel_spectrum(self) -> np.ndarray:
         """Variances ``λ_k`` of the source's Fourier coefficients in one direction,
@@ -126,13 +142,7 @@ class Poisson2D(Problem):
     def sample_inputs(
         self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
     ) -> dict[str, np.ndarray]:
-        resolution = self.resolution if resolution is None else resolution
-        least = 2 * self.source_modes - 1
-        if not isinstance(resolution, (int, np.integer)) or resolution < least:
-            raise ValueError(
-                f"{self.name}: resolution must be an integer >= {least} (2 * source_modes - 1), "
-                f"got {resolution!r}"
-            )
+        n, resolution = self.check_draw(n, resolution, dims=2, minimum=2 * self.source_modes - 1)
         return {"s": self.field_values(self.source_coefficients(n, seed, start=start), resolution)}
 
     def field_values(self, coefficients: np.ndarray, resolution: int) -> np.ndarray:
@@ -149,7 +159,7 @@ class Poisson2D(Problem):
         ``method="finite_difference"`` the five-point scheme (second order)."""
         from pdeml.solvers.poisson import PoissonSolver
 
-        return PoissonSolver(self, **options)
+        return make_solver(self, PoissonSolver, options)
 
     def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> Any:
         """The spectral form of this problem for a batch of inputs (Neural Spectral Method).

@@ -29,6 +29,12 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 
+#: Top-level keys a preset file may hold.
+PRESET_KEYS = ("problem", "parameters", "sizes")
+#: Keys of a size's ``generate`` table (defaults of ``pdeml generate``).
+GENERATE_KEYS = ("n", "seed")
+
+
 @dataclasses.dataclass(frozen=True)
 class Preset:
     """A parsed preset: the problem name, shared parameters and per-size overrides."""
@@ -40,7 +46,7 @@ class Preset:
 
     def size(self, size: str) -> dict[str, Any]:
         """The overrides of one size (a ``ValueError`` lists the sizes if it is unknown)."""
-        if size not in self.sizes:
+        if not isinstance(size, str) or size not in self.sizes:
             raise ValueError(
                 f"{self.source}: unknown size {size!r}; expected one of {sorted(self.sizes)}"
             )
@@ -63,6 +69,40 @@ def builtin_presets() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def _read_text(path: Path, label: str) -> str:
+    """The file's text, with messages naming the file for the ways reading it can fail."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(
+            f"{label}: cannot read the preset file ({error.strerror or error})"
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{label}: not a text file (not UTF-8); expected a TOML preset file"
+        ) from None
+
+
+def _check_generate(label: str, size: str, table: Any) -> None:
+    where = f"{label}: [sizes.{size}] key 'generate'"
+    if not isinstance(table, dict):
+        raise ValueError(f"{where} must be a table such as {{ n = 64, seed = 0 }}, got {table!r}")
+    unknown = sorted(k for k in table if k not in GENERATE_KEYS)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown key(s) {unknown}; expected some of {list(GENERATE_KEYS)}"
+        )
+    for key in GENERATE_KEYS:
+        value = table.get(key)
+        minimum = 1 if key == "n" else 0
+        if key in table and (
+            isinstance(value, bool) or not isinstance(value, int) or value < minimum
+        ):
+            raise ValueError(f"{where}: {key} must be an integer >= {minimum}, got {value!r}")
+
+
 def read_preset(source: str | Path) -> Preset:
     """Parse a preset file, or a built-in preset given by name.
 
@@ -71,11 +111,18 @@ def read_preset(source: str | Path) -> Preset:
     FileNotFoundError
         If ``source`` is neither an existing file nor a built-in preset name.
     ValueError
-        If the file is not valid TOML or lacks the ``problem`` key.
+        If the file is a directory, unreadable, not text, not valid TOML, or its content
+        does not have the preset layout (unknown keys, tables that are not tables, an
+        unknown problem); the message names the file and the key.
     """
+    if not isinstance(source, (str, Path)):
+        raise TypeError(f"preset: expected a file path or a preset name, got {source!r}")
     path = Path(source)
+    if path.is_dir():
+        raise ValueError(f"problem preset {str(source)!r}: is a directory; expected a TOML file")
     if path.is_file():
-        text, label = path.read_text(encoding="utf-8"), str(path)
+        label = str(path)
+        text = _read_text(path, label)
     elif str(source) in builtin_presets():
         label = f"preset {source!r}"
         text = resources.files("pdeml.presets").joinpath(f"{source}.toml").read_text("utf-8")
@@ -88,12 +135,42 @@ def read_preset(source: str | Path) -> Preset:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{label}: not valid TOML ({error})") from None
+    unknown = sorted(k for k in data if k not in PRESET_KEYS)
+    if unknown:
+        raise ValueError(
+            f"{label}: unknown top-level key(s) {unknown}; expected some of {list(PRESET_KEYS)}"
+        )
     if "problem" not in data or not isinstance(data["problem"], str):
         raise ValueError(f'{label}: expected a top-level key problem = "<name>"')
+    try:
+        cls = problem_class(data["problem"])
+    except ValueError as error:
+        raise ValueError(f"{label}: key 'problem': {error}") from None
+    parameters = data.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ValueError(
+            f"{label}: key 'parameters' must be a table ([parameters]), got {parameters!r}"
+        )
     sizes = data.get("sizes", {})
-    if not isinstance(sizes, dict) or not all(isinstance(v, dict) for v in sizes.values()):
-        raise ValueError(f"{label}: [sizes.<name>] must be tables")
-    return Preset(label, data["problem"], dict(data.get("parameters", {})), sizes)
+    if not isinstance(sizes, dict):
+        raise ValueError(f"{label}: key 'sizes' must hold tables [sizes.<name>], got {sizes!r}")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for where, table in [("[parameters]", parameters)] + [
+        (f"[sizes.{name}]", value) for name, value in sizes.items()
+    ]:
+        if not isinstance(table, dict):
+            raise ValueError(f"{label}: {where} must be a table, got {table!r}")
+        allowed = fields | ({"generate"} if where != "[parameters]" else set())
+        unknown = sorted(k for k in table if k not in allowed)
+        if unknown:
+            raise ValueError(
+                f"{label}: {where}: unknown key(s) {unknown} for problem {cls.name!r}; "
+                f"expected some of {sorted(allowed)}"
+            )
+    for name, table in sizes.items():
+        if "generate" in table:
+            _check_generate(label, name, table["generate"])
+    return Preset(label, data["problem"], dict(parameters), sizes)
 
 
 def load_problem(source: str | Path, size: str = "quick", **overrides: Any) -> Problem:
@@ -117,4 +194,9 @@ def load_problem(source: str | Path, size: str = "quick", **overrides: Any) -> P
     """
     preset = read_preset(source)
     cls = problem_class(preset.problem)
-    return cls.from_parameters({**preset.problem_parameters(size), **overrides})
+    parameters = preset.problem_parameters(size)
+    try:
+        return cls.from_parameters({**parameters, **overrides})
+    except (TypeError, ValueError) as error:
+        # Name the file: the bad value may come from it rather than from the overrides.
+        raise type(error)(f"{preset.source} (size {size!r}): {error}") from None

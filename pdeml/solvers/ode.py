@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numba
 import numpy as np
 
-from pdeml.problems.base import require_positive
+from pdeml.problems.base import check_steps, require_positive
 from pdeml.solvers.base import ReferenceSolver
 
 if TYPE_CHECKING:
@@ -427,6 +427,9 @@ class Lorenz96RK4Solver(ReferenceSolver):
         if dt is None:
             dt = problem.dt
         require_positive(self.name, "dt", dt)
+        check_steps(
+            self.name, f"dt = {dt!r} with T = {problem.T}", problem.T / dt, "pass a larger dt"
+        )
         self.dt = float(dt)
 
     def options(self) -> dict[str, Any]:

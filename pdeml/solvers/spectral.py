@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numba
 import numpy as np
 
-from pdeml.problems.base import require_positive
+from pdeml.problems.base import check_steps, require_positive
 from pdeml.solvers.base import ReferenceSolver
 
 if TYPE_CHECKING:
@@ -172,6 +172,9 @@ class BurgersSpectralSolver(ReferenceSolver):
         if dt is None:
             dt = self.DEFAULT_DT
         require_positive(self.name, "dt", dt)
+        check_steps(
+            self.name, f"dt = {dt} with T = {problem.T}", problem.T / dt, "pass a larger dt"
+        )
         if not isinstance(dealias, (bool, np.bool_)):
             raise ValueError(f"{self.name}: dealias must be True or False, got {dealias!r}")
         self.dt = float(dt)

@@ -21,6 +21,62 @@ from pdeml.solvers.base import Solver
 
 _REGISTRY: dict[str, type[Surrogate]] = {}
 CONFIG = "config.json"
+#: Most trainable parameters a surrogate may ask for: with gradients and Adam's two
+#: moments that is about 8 GB of float32 state. Checked before anything is allocated, so
+#: that a typo (``width=32000``) is one line instead of minutes of swapping.
+MAX_PARAMETERS = 500_000_000
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` if it is a bool (``"yes"``, 1 or ``"false"`` are refused, not guessed)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def check_parameter_count(surrogate: str, count: int, hint: str) -> None:
+    """Refuse a network of more than :data:`MAX_PARAMETERS` parameters (``hint`` names the
+    hyperparameters that set the size)."""
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"{surrogate}: {hint} give about {count:.3g} trainable parameters, more than the "
+            f"{MAX_PARAMETERS:.3g} allowed (about 8 GB with optimiser state); choose smaller "
+            "values"
+        )
+
+
+def check_finite_data(data: Any, argument: str) -> None:
+    """Refuse NaN or infinite values in a dataset, naming the field and the first sample.
+
+    Training on such data ends in a NaN loss or metric after the whole run; checking first
+    costs one pass over the data. Uses the dataset's own ``check_finite`` where it has one.
+    """
+    if hasattr(data, "check_finite"):
+        try:
+            data.check_finite()
+        except ValueError as error:
+            raise ValueError(f"{argument}: {error}") from None
+        return
+    check_finite_fields(data.inputs, argument, "input", getattr(data, "path", None))
+    check_finite_fields(data.outputs, argument, "output", getattr(data, "path", None))
+
+
+def check_finite_fields(
+    fields: Mapping[str, np.ndarray], argument: str, role: str, path: Any = None
+) -> None:
+    """Refuse NaN or infinite values in already loaded fields (sample axis first)."""
+    where = f" of {path}" if path else ""
+    for name, array in fields.items():
+        array = np.asarray(array)
+        if array.dtype.kind not in "fc" or not array.size:
+            continue
+        bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"{argument}: {role} field {name!r}{where} holds NaN or infinite values in "
+                f"{int(bad.sum())} sample(s), the first at position {int(np.argmax(bad))}; "
+                "remove or fix those samples"
+            )
 
 
 def register_surrogate(cls: type[Surrogate]) -> type[Surrogate]:
@@ -82,9 +138,13 @@ def read_config(path: str | Path) -> dict[str, Any]:
         config = json.loads(file.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{file}: not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{file}: expected a JSON object, got {type(config).__name__}")
     for key in ("surrogate", "problem", "hyperparameters"):
         if key not in config:
             raise ValueError(f"{file}: missing key {key!r}")
+    if not isinstance(config["surrogate"], str):
+        raise ValueError(f"{file}: key 'surrogate' must be a name, got {config['surrogate']!r}")
     return config
 
 
@@ -174,10 +234,24 @@ class Surrogate(Solver):
     def load(cls, path: str | Path) -> Surrogate:
         """Rebuild a fitted surrogate from its run directory alone."""
         config = read_config(path)
+        file = Path(path) / CONFIG
         if cls.name and config["surrogate"] != cls.name:
             raise ValueError(f"{path}: holds a {config['surrogate']!r} surrogate, not {cls.name!r}")
-        problem = Problem.from_dict(config["problem"])
-        surrogate = surrogate_class(config["surrogate"])(problem, **config["hyperparameters"])
+        # The file may have been edited: every value goes through the same checks as a
+        # user's, and the message names the file and the key.
+        if not isinstance(config["problem"], dict):
+            raise ValueError(f"{file}: key 'problem' must be a mapping")
+        try:
+            problem = Problem.from_dict(config["problem"])
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValueError(f"{file}: key 'problem': {error}") from None
+        hyper = config["hyperparameters"]
+        if not isinstance(hyper, dict):
+            raise ValueError(f"{file}: key 'hyperparameters' must be a mapping")
+        try:
+            surrogate = surrogate_class(config["surrogate"])(problem, **hyper)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{file}: key 'hyperparameters': {error}") from None
         surrogate._load_state(Path(path), config)
         surrogate.fitted = True
         return surrogate

@@ -12,6 +12,7 @@ Three set-ups, chosen by ``variant``:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from torch import nn
 
 from pdeml.nn.fourier import FNO
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import register_surrogate
+from pdeml.surrogates.base import check_bool, check_parameter_count, register_surrogate
 from pdeml.surrogates.neural import GridOperatorSurrogate, check_grid_arguments
 
 VARIANTS = ("direct", "recurrent", "space-time")
@@ -124,13 +125,8 @@ class FNOSurrogate(GridOperatorSurrogate):
         default_modes, default_width = PAPER_DEFAULTS[net_dims]
         if variant == "recurrent":
             default_width = 20
-        if modes is None:
-            modes = default_modes
-        modes = [int(modes)] * net_dims if isinstance(modes, int) else [int(m) for m in modes]
-        if len(modes) != net_dims or min(modes) < 1:
-            raise ValueError(
-                f"modes: expected a positive int or {net_dims} positive ints, got {modes}"
-            )
+        explicit = modes is not None
+        modes = self._check_modes(modes if explicit else default_modes, net_dims)
         for name, value in (
             ("width", width),
             ("layers", layers),
@@ -148,10 +144,28 @@ class FNOSurrogate(GridOperatorSurrogate):
                 "padding must be a number of points (int >= 0) or a fraction of the grid "
                 f"(float in (0, 1]), got {padding!r}"
             )
+        positional = check_bool("positional", positional)
+        largest, where = self._largest_modes(variant, padding)
+        if not explicit:
+            # The paper's default, on a grid too coarse for it: as many as the grid has.
+            modes = [min(m, top) for m, top in zip(modes, largest)]
+        elif any(m > top for m, top in zip(modes, largest)):
+            raise ValueError(
+                f"modes {modes} do not fit the grid of {where}: at most {largest} "
+                "(s // 2 per direction, s // 2 + 1 along the last, real-FFT, axis)"
+            )
+        w = width or default_width
+        spectral = layers * 2 ** (net_dims - 1) * math.prod(modes) * w * w * 2
+        dense = (self.x_codec.channels + net_dims + layers * w + projection) * w
+        check_parameter_count(
+            "fno",
+            spectral + dense + projection * self.y_codec.channels,
+            "modes, width, layers and projection",
+        )
         self._set_hyperparameters(
             {
                 "modes": modes,
-                "width": width or default_width,
+                "width": w,
                 "layers": layers,
                 "activation": activation,
                 "padding": padding,
@@ -162,6 +176,38 @@ class FNOSurrogate(GridOperatorSurrogate):
                 "outputs": list(self.output_fields),
             }
         )
+
+    @staticmethod
+    def _check_modes(modes: Any, net_dims: int) -> list[int]:
+        if isinstance(modes, int) and not isinstance(modes, bool):
+            modes = [modes] * net_dims
+        if (
+            not isinstance(modes, (list, tuple))
+            or len(modes) != net_dims
+            or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in modes)
+        ):
+            raise ValueError(
+                f"modes must be a positive integer or a list of {net_dims} positive integers, "
+                f"got {modes!r}"
+            )
+        return [int(m) for m in modes]
+
+    def _largest_modes(self, variant: str, padding: Any) -> tuple[list[int], str]:
+        """Most modes per direction the problem's grid has, and the grid in words: more
+        would never be used, and a typo (``modes=1000``) would allocate gigabytes."""
+        dims = len(self.problem.spatial_dims())
+        grid = list(self.problem.field_shape(self.problem.input_names[0])[-dims:])
+        if variant == "space-time":
+            # The time axis (output snapshots, padded) is the last, real-FFT axis.
+            steps = self.y_codec.lead_shapes[0][0]
+            if padding is None:
+                pad = 6
+            else:
+                pad = math.ceil(padding * steps) if isinstance(padding, float) else padding
+            largest = [s // 2 for s in grid] + [(steps + pad) // 2 + 1]
+            return largest, f"{' x '.join(map(str, grid))} points and {steps} time steps"
+        largest = [s // 2 for s in grid[:-1]] + [grid[-1] // 2 + 1]
+        return largest, f"{' x '.join(map(str, grid))} points"
 
     def _check_time_dependent(self, variant: str) -> None:
         self.check_time_stepping(variant)

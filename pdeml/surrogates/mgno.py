@@ -21,9 +21,9 @@ from typing import Any
 from torch import nn
 
 from pdeml._checks import check_int
-from pdeml.nn.multigrid import MgNO, default_levels
+from pdeml.nn.multigrid import MgNO, coarse_size, default_levels
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import register_surrogate
+from pdeml.surrogates.base import check_parameter_count, register_surrogate
 from pdeml.surrogates.fno import RecurrentOperator
 from pdeml.surrogates.neural import GridOperatorSurrogate, check_grid_arguments
 
@@ -127,10 +127,28 @@ class MgNOSurrogate(GridOperatorSurrogate):
             # >= 3 points so that its 3x3 stencils still see a neighbourhood.
             levels = default_levels(min(problem.field_shape(problem.input_names[0])[-dims:]))
         check_int("levels", levels)
+        finest = min(problem.field_shape(problem.input_names[0])[-dims:])
+        # Past one point a restriction changes nothing: more levels only add weights.
+        most, size = 1, finest
+        while size > 1:
+            size, most = coarse_size(size), most + 1
+        if levels > most:
+            raise ValueError(
+                f"levels must be at most {most} on a grid of {finest} points (the coarsest "
+                f"level is then 1 point), got {levels}"
+            )
         pre = _steps("pre_smoothing", pre_smoothing, levels)
         post = _steps("post_smoothing", post_smoothing, levels)
         if sum(pre) + sum(post) < 1:
             raise ValueError("pre_smoothing and post_smoothing: the V-cycle needs >= 1 step")
+        # Per layer and level: the smoothing steps, one restriction and one prolongation
+        # (kernels of at most 4 points per direction), plus the 1x1 branch.
+        convolutions = levels * 2 + sum(pre) + sum(post)
+        check_parameter_count(
+            "mgno",
+            layers * (convolutions * 4**dims + 1) * channels * channels,
+            "channels, layers, levels and the smoothing steps",
+        )
         self._set_hyperparameters(
             {
                 "channels": channels,

@@ -36,7 +36,7 @@ from pdeml.mesh.morph import WEIGHTS, disk_mesh, morph_to_disk
 from pdeml.mesh.pod import POD, check_modes
 from pdeml.mesh.topology import trim_mesh
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import Surrogate, register_surrogate
+from pdeml.surrogates.base import Surrogate, check_finite_data, register_surrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 
 STATE = "mmgp.pt"
@@ -194,6 +194,7 @@ class MMGPSurrogate(Surrogate):
         has no epochs to monitor; ``progress`` is accepted and ignored, as the validation
         runner passes it to every surrogate). Returns ``self``."""
         self._check_train(train, options)
+        check_finite_data(train, "train")  # NaN would reach the GP's factorisation
         inputs, outputs = train.inputs, train.outputs
         meshes = self._meshes(inputs, "train")
         n = len(meshes)
@@ -302,6 +303,9 @@ class MMGPSurrogate(Surrogate):
 
     def _predict(self, inputs: Mapping[str, np.ndarray], uncertainty: bool):
         self._require_fitted()
+        # The problem's own checks first (names, shapes, finite real values), as every
+        # Solver's solve does.
+        inputs = self.problem.check_inputs(inputs)
         x, back = self._encode(inputs)
         noise = self.hyperparameters["predictive_noise"]
         mean_y, var_y = self.gp.predict(x, noise=noise)

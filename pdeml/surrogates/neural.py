@@ -23,13 +23,16 @@ import torch
 from torch import nn
 
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import Surrogate
+from pdeml.surrogates.base import Surrogate, check_finite_fields
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 from pdeml.training.losses import make_loss, relative_lp
 from pdeml.training.normalize import NORMALIZERS, make_normalizer
-from pdeml.training.trainer import Trainer, TrainerConfig, default_device
+from pdeml.training.trainer import Trainer, TrainerConfig, cap_threads, default_device
 
 WEIGHTS = "model.pt"
+#: Most values per sample (channels times grid points) a saved run may declare: a 2D grid
+#: of 4096 x 4096 with 16 channels. The normalisers allocate that many per field.
+MAX_GRID_VALUES = 16 * 4096 * 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +81,19 @@ class FieldCodec:
             out[name] = block.reshape(array.shape[0], *lead, *array.shape[2:])
             start += size
         return out
+
+
+def tensor_fingerprint(*tensors: torch.Tensor) -> str:
+    """A short hash of the tensors' shapes and values: tells a resume whether it sees the
+    data the checkpoint was trained on."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=12)
+    for tensor in tensors:
+        array = tensor.detach().cpu().contiguous().numpy()
+        digest.update(repr((array.shape, str(array.dtype))).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def check_grid_arguments(
@@ -200,6 +216,11 @@ class GridOperatorSurrogate(Surrogate):
             out_dir=out_dir,
             resume=resume,
             metric_fn=relative_lp,
+            run_info={
+                "surrogate": self.name,
+                "hyperparameters": self.hyperparameters,
+                "data": {"train": tensor_fingerprint(x, y), "shapes": self.data_shapes},
+            },
         )
         self.training = dataclasses.asdict(config)
         self.device = str(next(self.model.parameters()).device)
@@ -215,10 +236,12 @@ class GridOperatorSurrogate(Surrogate):
                 f"{argument}: data of problem {problem.name!r}, but this surrogate "
                 f"was built for {self.problem.name!r}"
             )
-        outputs = data.outputs
-        return self.x_codec.encode(data.inputs), self.y_codec.encode(
-            {k: outputs[k] for k in self.output_fields}
-        )
+        path = getattr(data, "path", None)
+        inputs = data.inputs
+        check_finite_fields(inputs, argument, "input", path)
+        outputs = {k: v for k, v in data.outputs.items() if k in self.output_fields}
+        check_finite_fields(outputs, argument, "output", path)
+        return self.x_codec.encode(inputs), self.y_codec.encode(outputs)
 
     @torch.no_grad()
     def solve(
@@ -227,6 +250,7 @@ class GridOperatorSurrogate(Surrogate):
         """Predict the outputs for a batch of inputs (any resolution the grid allows)."""
         self._require_fitted()
         checked = self.problem.check_inputs(inputs)
+        cap_threads()
         x = self.x_codec.encode(checked)
         self.model.eval()
         device = next(self.model.parameters()).device
@@ -252,10 +276,37 @@ class GridOperatorSurrogate(Surrogate):
             "parameters": self.parameter_count(),
         }
 
+    def _check_data_shapes(self, folder: Path, shapes: Any) -> dict[str, list[int]]:
+        """The saved ``data_shapes`` if they fit this surrogate (an edited file must not
+        make us allocate an arbitrary array)."""
+        where = f"{folder / 'config.json'}: key 'data_shapes'"
+        if not isinstance(shapes, dict) or set(shapes) != {"x", "y"}:
+            raise ValueError(f"{where}: expected {{'x': [...], 'y': [...]}}, got {shapes!r}")
+        dims = len(self.problem.spatial_dims())
+        for key, codec in (("x", self.x_codec), ("y", self.y_codec)):
+            shape = shapes[key]
+            if (
+                not isinstance(shape, list)
+                or len(shape) != 1 + dims
+                or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)
+            ):
+                raise ValueError(
+                    f"{where}.{key}: expected {1 + dims} positive integers, got {shape!r}"
+                )
+            if shape[0] != codec.channels:
+                raise ValueError(
+                    f"{where}.{key}: {shape[0]} channels, but the problem's fields give "
+                    f"{codec.channels}"
+                )
+            if math.prod(shape) > MAX_GRID_VALUES:
+                raise ValueError(
+                    f"{where}.{key}: {shape} is {math.prod(shape):.3g} values per sample, "
+                    f"more than the {MAX_GRID_VALUES:.3g} allowed"
+                )
+        return shapes
+
     def _load_state(self, folder: Path, config: dict[str, Any]) -> None:
-        shapes = config.get("data_shapes")
-        if not shapes:
-            raise ValueError(f"{folder}: config.json lacks 'data_shapes'")
+        shapes = self._check_data_shapes(folder, config.get("data_shapes"))
         self.model = self._build(shapes["x"], shapes["y"])
         try:
             self.model.load_state_dict(load_checkpoint(folder / WEIGHTS))

@@ -29,7 +29,7 @@ import numpy as np
 from pdeml.gp import GaussianProcess
 from pdeml.mesh.pod import POD, check_modes
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import Surrogate, register_surrogate
+from pdeml.surrogates.base import Surrogate, check_finite_data, register_surrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 
 STATE = "pca_gp.pt"
@@ -128,6 +128,7 @@ class PCAGPSurrogate(Surrogate):
     def fit(self, train: Any, valid: Any = None, **options: Any) -> PCAGPSurrogate:
         """Learn from a :class:`pdeml.Dataset` (``valid`` is not used). Returns ``self``."""
         self._check_train(train, options)
+        check_finite_data(train, "train")  # NaN would reach the GP's factorisation
         h = self.hyperparameters
         x = self._flat(train.inputs, self.problem.input_names, "train")
         outputs = train.outputs
@@ -156,6 +157,9 @@ class PCAGPSurrogate(Surrogate):
 
     def _predict(self, inputs: Mapping[str, np.ndarray], uncertainty: bool):
         self._require_fitted()
+        # The problem's own checks first (names, shapes, finite real values), as every
+        # Solver's solve does.
+        inputs = self.problem.check_inputs(inputs)
         h = self.hyperparameters
         x = self.input_pca.encode(self._flat(inputs, self.problem.input_names, "inputs"))
         mean_c, var_c = self.gp.predict(x, noise=h["predictive_noise"])

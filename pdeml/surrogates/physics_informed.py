@@ -46,7 +46,7 @@ from torch import nn
 from pdeml._checks import check_choice, check_float, check_int
 from pdeml.problems.base import Problem
 from pdeml.problems.physics import SAMPLING_METHODS, PDEResidual
-from pdeml.surrogates.base import Surrogate
+from pdeml.surrogates.base import Surrogate, check_bool
 from pdeml.surrogates.jets import FrozenJets, check_pairs, taylor
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 from pdeml.training.trainer import default_device
@@ -260,7 +260,7 @@ class PhysicsInformedSurrogate(Surrogate):
             "weight_residual": check_float("weight_residual", c["weight_residual"]),
             "weight_boundary": check_float("weight_boundary", c["weight_boundary"]),
             "weight_initial": check_float("weight_initial", c["weight_initial"]),
-            "hard_constraints": bool(c["hard_constraints"]),
+            "hard_constraints": check_bool("hard_constraints", c["hard_constraints"]),
             "parametric": _check_parametric(c["parametric"]),
             "dtype": check_choice("dtype", c["dtype"], tuple(DTYPES)),
             "seed": check_int("seed", c["seed"], 0),

@@ -137,7 +137,7 @@ BAD_TRAIN_SETTINGS = [
     ("weight_decay", "-1"),
     ("optimizer", '"bogus"'),
     ("scheduler", '"bogus"'),
-    ("step_size", "0"),
+    ("step_size", "-1"),
     ("gamma", "-1"),
     ("loss", '"bogus"'),
     ("device", '"cuda:7"'),
@@ -387,13 +387,14 @@ def _predict_cases() -> list[Case]:
         "no_such.h5": ("no_such.h5",),
         "binary.bin": ("binary.bin",),
         "burgers.h5": ("burgers",),
-        "inf_input.h5": ("a",),
         "wrong_resolution.h5": ("wrong_resolution.h5",),
         "damaged_attr.h5": ("damaged_attr.h5",),
     }
     for name, mentions in data.items():
         add(f"data={name}", ("predict", "run_fno", name), *mentions)
     add("data=nan.h5", ("predict", "run_fno", "nan.h5"), "u", expect="any")
+    # --all: the held-out part of the training file alone has no bad sample.
+    add("data=inf_input.h5", ("predict", "run_fno", "inf_input.h5", "--all"), "a")
     for target, mentions in [
         ("darcy.h5", ("darcy.h5",)),
         ("burgers.h5", ("burgers.h5",)),
@@ -549,7 +550,8 @@ def _solve_inputs_cases(prefix: str, call: str) -> list[Case]:
     bad_inputs = {
         "empty-dict": ({}, ("a",)),
         "not-a-dict": ("inputs", ("inputs|dict|mapping",)),
-        "wrong-shape": ({"a": Arr((2, 7, 7))}, ("a",)),
+        # Another square grid is allowed (resolution invariance); a non-square one is not.
+        "wrong-shape": ({"a": Arr((2, 15, 7))}, ("a",)),
         "zero-samples": ({"a": Arr((0, 15, 15))}, ("a|sample|samples",)),
         "extra-dim": ({"a": Arr((2, 1, 15, 15))}, ("a",)),
         "complex": ({"a": Arr(good, dtype="complex128")}, ("a",)),

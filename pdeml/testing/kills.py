@@ -213,7 +213,10 @@ def run_trial(
         trial.finished_before_signal = True
 
     target = workspace / output
-    if target.exists() and command != "train":
+    # A run or report folder holds resumable partial state by design; a dataset file at
+    # its final path must be whole.
+    folder_output = command in ("train", "validate")
+    if target.exists() and not folder_output:
         try:
             if fingerprint(command, target) != reference:
                 trial.failures.append("files")
@@ -221,7 +224,7 @@ def run_trial(
         except Exception as error:
             trial.failures.append("files")
             trial.detail += f"output left unreadable: {type(error).__name__}: {error}; "
-    done = target.exists() and (command not in ("train", "validate") or trial.first_exit == 0)
+    done = target.exists() and (not folder_output or trial.first_exit == 0)
     if not done:
         code, err, _ = _run(argv + rerun_extra, workspace)
         trial.rerun_exit = code

@@ -7,8 +7,9 @@ global ``pyplot`` state is touched, so figures can be drawn from any thread or p
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -552,7 +553,36 @@ def _render_pyvista(
     return np.asarray(plotter.screenshot(return_img=True))
 
 
+@contextlib.contextmanager
+def _quiet_vtk() -> Iterator[None]:
+    """Keep VTK from printing on stderr for a while, then restore its settings.
+
+    Off-screen rendering without a display makes VTK log warnings such as ``bad X server
+    connection. DISPLAY=`` while it falls back to another context; the picture comes out
+    right, and a report run should not print what looks like a failure.
+    """
+    try:
+        from vtkmodules.vtkCommonCore import vtkLogger, vtkObject
+    except ImportError:  # pragma: no cover - pyvista always brings vtk
+        yield
+        return
+    verbosity = vtkLogger.GetCurrentVerbosityCutoff()
+    warnings = vtkObject.GetGlobalWarningDisplay()
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_OFF)
+    vtkObject.GlobalWarningDisplayOff()  # vtkOutputWindow: warnings of the filters
+    try:
+        yield
+    finally:
+        vtkObject.SetGlobalWarningDisplay(warnings)
+        vtkLogger.SetStderrVerbosity(vtkLogger.ConvertToVerbosity(int(verbosity)))
+
+
 def _pyvista_images(panels: list, value_lim: tuple, spread_lim: tuple) -> list[list[np.ndarray]]:
+    with _quiet_vtk():
+        return _pyvista_render(panels, value_lim, spread_lim)
+
+
+def _pyvista_render(panels: list, value_lim: tuple, spread_lim: tuple) -> list[list[np.ndarray]]:
     import pyvista as pv
 
     pv.OFF_SCREEN = True
@@ -627,10 +657,13 @@ def mesh_panels(
             var = np.asarray(arrays[f"{row}__variance__{output}"], dtype=np.float64)[:n]
             columns.append(("std", np.sqrt(np.clip(var, 0.0, None))))
         panels.append((row, nodes, triangles, columns))
-    shown = [values for p in panels for _, values in p[3][:2]]
-    value_lim = (min(float(np.min(v)) for v in shown), max(float(np.max(v)) for v in shown))
-    spread = [c for p in panels for c in p[3][2:]]
-    spread_lim = (0.0, max(max(float(np.max(c[1])) for c in spread), 1e-300))
+    # Colour ranges from the finite values: NaN predictions must not make the limits NaN.
+    shown = np.concatenate([values.ravel() for p in panels for _, values in p[3][:2]])
+    shown = shown[np.isfinite(shown)]
+    value_lim = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
+    spread = np.concatenate([c[1].ravel() for p in panels for c in p[3][2:]])
+    spread = spread[np.isfinite(spread)]
+    spread_lim = (0.0, max(float(spread.max()) if spread.size else 0.0, 1e-300))
     used = renderer
     images: list[list[np.ndarray]] | None = None
     if renderer == "pyvista":

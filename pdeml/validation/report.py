@@ -109,7 +109,7 @@ def format_number(value: Any, digits: int = 4) -> str:
     Returns
     -------
     str
-        E.g. ``"0.01234"``, ``"1.235e-05"``, ``"NaN"``, ``"—"``.
+        E.g. ``"0.01234"``, ``"1.235e-05"``, ``"n/a"`` (NaN), ``"—"``.
     """
     if value is None:
         return "—"
@@ -118,7 +118,7 @@ def format_number(value: Any, digits: int = 4) -> str:
     except (TypeError, ValueError):
         return str(value)
     if math.isnan(number):
-        return "NaN"
+        return "n/a"
     if math.isinf(number):
         return "∞" if number > 0 else "−∞"
     if number == 0:
@@ -179,7 +179,11 @@ def _output_fields(problem: Any, entries: Sequence[Mapping[str, Any]]) -> list[s
 def _metric(entry: Mapping[str, Any], metric: str, field: str, stat: str = "mean") -> Any:
     """A scalar summary of a metric, or ``None`` (missing, or per time step)."""
     by_field = ((entry.get("metrics") or {}).get(metric) or {}).get(field) or {}
-    value = by_field.get(stat) if isinstance(by_field, Mapping) else None
+    if not isinstance(by_field, Mapping):
+        return None
+    value = by_field.get(stat)
+    if value is None and stat in by_field:
+        return math.nan  # the runner writes a NaN as null (strict JSON): shown as "n/a"
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -187,7 +191,7 @@ def _mean_l2(entry: Mapping[str, Any]) -> float | None:
     """Mean relative L2 over the output fields, as the speed-up is computed."""
     fields = (entry.get("metrics") or {}).get("relative_l2") or {}
     values = [_metric(entry, "relative_l2", f) for f in fields]
-    values = [v for v in values if v is not None]
+    values = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.mean(values)) if values else None
 
 

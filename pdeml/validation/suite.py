@@ -31,6 +31,7 @@ Relative paths are taken relative to the current directory.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,6 +43,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_METRICS = ("relative_l2", "relative_h1", "nrmse", "max_error")
+#: Most samples (n_train + n_test) of one problem of a suite.
+MAX_SAMPLES = 10**7
+#: Largest suite file read: suites are a few kB; a bigger file is the wrong file.
+MAX_SUITE_BYTES = 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +162,42 @@ def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _text(data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: {key} must be a string, got {value!r} ({type(value).__name__})")
+    return value
+
+
+#: Entry ids become file names (``entries/<problem>__<surrogate>.json``): letters, digits,
+#: ``.``, ``-`` and single ``_``, so that no id reaches outside the folder and no two
+#: (problem, surrogate) pairs share a name.
+_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]|_(?!_))*")
+
+
+def _id(data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = _text(data, key, where, default)
+    if not _ID.fullmatch(value) or len(value) > 100:
+        raise ValueError(
+            f"{where}: {key} {value!r} must be 1-100 letters, digits, '.', '-' or single '_', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _array(data: Mapping[str, Any], key: str, where: str, tables: bool = False) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or (tables and not all(isinstance(v, Mapping) for v in value)):
+        kind = "an array of tables ([[" + key + "]])" if tables else "an array"
+        raise ValueError(f"{where}: {key} must be {kind}, got {value!r}")
+    return value
+
+
+#: Most grid points of one reference-ladder solve (a 4096 x 4096 grid): beyond it a solve
+#: takes hours on the machines this runs on, which looks like a hang.
+MAX_LADDER_POINTS = 2**24
+
+
 def _count(value: Any, where: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{where} must be an integer >= {minimum}, got {value!r}")
@@ -177,9 +218,18 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
     from pdeml.surrogates.base import surrogate_class
     from pdeml.validation.metrics import METRICS
 
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{source}: expected a table of suite keys, got {type(data).__name__}")
     _known(data, {"name", "description", "data_dir", "metrics", "problems", "surrogates"}, source)
-    name = data.get("name") or Path(source).stem
-    metrics = tuple(data.get("metrics", DEFAULT_METRICS))
+    suite_name = _text(data, "name", source, Path(source).stem) or Path(source).stem
+    description = _text(data, "description", source, "")
+    data_dir = _text(data, "data_dir", source, "data/suites")
+    if not data_dir.strip():
+        raise ValueError(f"{source}: data_dir must name a folder, got {data_dir!r}")
+    metrics = data.get("metrics", list(DEFAULT_METRICS))
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise ValueError(f"{source}: metrics must be an array of metric names, got {metrics!r}")
+    metrics = tuple(metrics)
     if "error_over_time" in metrics:
         raise ValueError(
             f"{source}: metrics: error_over_time is recorded automatically for "
@@ -191,7 +241,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
             f"{source}: unknown metric(s) {unknown}; expected some of {sorted(METRICS)}"
         )
     problems = []
-    for i, raw in enumerate(data.get("problems", [])):
+    for i, raw in enumerate(_array(data, "problems", source, tables=True)):
         where = f"{source}: problems[{i}]"
         _known(
             raw, {"id", "preset", "size", "set", "n_train", "n_test", "seed", "reference"}, where
@@ -204,9 +254,10 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
             _known(ref, {"resolutions", "truth_resolution", "samples"}, f"{where}.reference")
             if "resolutions" not in ref or "truth_resolution" not in ref:
                 raise ValueError(f"{where}.reference: needs 'resolutions' and 'truth_resolution'")
-            resolutions = tuple(
-                _count(r, f"{where}.reference.resolutions", 2) for r in ref["resolutions"]
-            )
+            listed = _array(ref, "resolutions", f"{where}.reference")
+            if not listed:
+                raise ValueError(f"{where}.reference.resolutions: expected at least one grid")
+            resolutions = tuple(_count(r, f"{where}.reference.resolutions", 2) for r in listed)
             truth = _count(ref["truth_resolution"], f"{where}.reference.truth_resolution", 2)
             if truth <= max(resolutions):
                 raise ValueError(
@@ -217,43 +268,62 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
                 resolutions, truth, _count(ref.get("samples", 4), f"{where}.reference.samples")
             )
         case = ProblemCase(
-            id=str(raw["id"]),
-            preset=str(raw["preset"]),
-            size=str(raw.get("size", "quick")),
+            id=_id(raw, "id", where),
+            preset=_text(raw, "preset", where),
+            size=_text(raw, "size", where, "quick"),
             overrides=_table(raw, "set", where),
             n_train=_count(raw.get("n_train", 100), f"{where}.n_train"),
             n_test=_count(raw.get("n_test", 20), f"{where}.n_test"),
             seed=_count(raw.get("seed", 0), f"{where}.seed", 0),
             reference=ladder,
         )
+        if case.n_train + case.n_test > MAX_SAMPLES:
+            raise ValueError(
+                f"{where}: n_train + n_test must be at most {MAX_SAMPLES:,}, "
+                f"got {case.n_train + case.n_test:,}"
+            )
+        if case.seed >= 2**63:
+            raise ValueError(f"{where}.seed must be below 2**63, got {case.seed}")
         try:
-            case.problem()
-        except (ValueError, FileNotFoundError) as error:
-            raise ValueError(f"{where} ({case.id}): {error}") from None
+            problem = case.problem()
+        except (ValueError, TypeError, KeyError, FileNotFoundError) as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise ValueError(f"{where} ({case.id}): {message}") from None
+        if ladder is not None:
+            _check_ladder(problem, ladder, f"{where}.reference")
         problems.append(case)
+    if not problems:
+        raise ValueError(
+            f"{source}: no [[problems]] table; a suite needs at least one problem to validate"
+        )
     ids = [p.id for p in problems]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{source}: problem ids must be unique, got {ids}")
     surrogates = []
-    for i, raw in enumerate(data.get("surrogates", [])):
+    for i, raw in enumerate(_array(data, "surrogates", source, tables=True)):
         where = f"{source}: surrogates[{i}]"
         _known(raw, {"id", "problem", "name", "hyperparameters", "training", "run", "goal"}, where)
         if "problem" not in raw or "name" not in raw:
             raise ValueError(f"{where}: needs 'problem' and 'name'")
-        if raw["problem"] not in ids:
-            raise ValueError(f"{where}: problem {raw['problem']!r} is not one of {ids}")
+        problem_id = _text(raw, "problem", where)
+        if problem_id not in ids:
+            raise ValueError(f"{where}: problem {problem_id!r} is not one of {ids}")
+        name = _text(raw, "name", where)
         try:
-            surrogate_class(raw["name"])
-        except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
+            surrogate_class(name)
+        except (ValueError, KeyError) as error:
+            raise ValueError(f"{where}: name: {error}") from None
+        run = raw.get("run")
+        if run is not None and (not isinstance(run, str) or not run.strip()):
+            raise ValueError(f"{where}: run must be the path of a trained run, got {run!r}")
         surrogates.append(
             SurrogateCase(
-                id=str(raw.get("id", raw["name"])),
-                problem=str(raw["problem"]),
-                name=str(raw["name"]),
+                id=_id(raw, "id", where, name),
+                problem=problem_id,
+                name=name,
                 hyperparameters=_table(raw, "hyperparameters", where),
                 training=_table(raw, "training", where),
-                run=raw.get("run"),
+                run=run,
                 goal=_goal(_table(raw, "goal", where), metrics, where),
             )
         )
@@ -261,24 +331,81 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
     if len(set(keys)) != len(keys):
         raise ValueError(f"{source}: surrogate ids must be unique per problem")
     return Suite(
-        name=str(name),
-        description=str(data.get("description", "")),
-        data_dir=Path(data.get("data_dir", "data/suites")),
+        name=suite_name,
+        description=description,
+        data_dir=Path(data_dir),
         metrics=metrics,
         problems=tuple(problems),
         surrogates=tuple(surrogates),
     )
 
 
+def _check_ladder(problem: Any, ladder: ReferenceLadder, where: str) -> None:
+    """Refuse ladder grids whose solves could not fit in memory or would take hours."""
+    from pdeml.problems.base import check_memory
+
+    dims = len(problem.spatial_dims())
+    for resolution in (*ladder.resolutions, ladder.truth_resolution):
+        if resolution**dims > MAX_LADDER_POINTS:
+            raise ValueError(
+                f"{where}: a grid of {resolution} points per side ({dims}-D) has "
+                f"{resolution**dims:,} points, more than {MAX_LADDER_POINTS:,}; use coarser "
+                "resolutions"
+            )
+        nbytes = getattr(problem, "sample_nbytes", lambda _: 0.0)(resolution)
+        try:
+            check_memory(
+                problem.name,
+                f"{ladder.samples} samples at resolution {resolution}",
+                2 * ladder.samples * nbytes,  # the ladder holds the truth beside each solve
+                "reduce reference.samples or the resolutions",
+            )
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+
+
 def load_suite(source: str | Path | Mapping[str, Any]) -> Suite:
-    """Read and check a suite from a TOML file (or an already-parsed mapping)."""
+    """Read and check a suite from a TOML file (or an already-parsed mapping).
+
+    Parameters
+    ----------
+    source : path or mapping
+        The suite file, or its parsed contents.
+
+    Returns
+    -------
+    Suite
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not UTF-8 TOML, or for any mistake in it; the message names the
+        file and the key.
+    TypeError
+        If ``source`` is neither a path nor a mapping.
+    """
     if isinstance(source, Mapping):
         return parse_suite(source)
+    if not isinstance(source, (str, Path)):
+        raise TypeError(
+            f"suite: expected a TOML file path or a mapping, got {type(source).__name__}"
+        )
     path = Path(source)
+    if path.is_dir():
+        raise IsADirectoryError(f"suite {str(path)!r}: is a folder, expected a TOML file")
     if not path.is_file():
         raise FileNotFoundError(f"suite {str(path)!r}: no such file")
+    if path.stat().st_size > MAX_SUITE_BYTES:
+        raise ValueError(
+            f"suite {str(path)!r}: {path.stat().st_size:,} bytes, expected a TOML file of at "
+            f"most {MAX_SUITE_BYTES:,} bytes"
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"suite {str(path)!r}: not a text (UTF-8) TOML file") from None
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path}: not valid TOML ({error})") from None
     return parse_suite(data, str(path))

@@ -180,3 +180,96 @@ def test_ddp_on_cpu_with_two_processes_matches_one_process_with_twice_the_batch(
     single = toy_model()
     Trainer(config(batch_size=8)).fit(single, relative_lp, toy_data())
     torch.testing.assert_close(ddp, weights(single), rtol=1e-4, atol=1e-5)
+
+
+def test_a_fresh_fit_never_restores_a_checkpoint_it_did_not_write(tmp_path):
+    """A checkpoint another run left in out_dir is not "the last good checkpoint"."""
+    Trainer(config(epochs=2)).fit(toy_model(seed=5), relative_lp, toy_data(), out_dir=tmp_path)
+    assert (tmp_path / "checkpoint.pt").is_file()
+
+    def poisoned(pred, target):
+        return relative_lp(pred, target) * float("nan")
+
+    model = toy_model()
+    before = weights(model).clone()
+    with pytest.raises(TrainingDiverged, match="no checkpoint was kept"):
+        Trainer(config()).fit(model, poisoned, toy_data(), out_dir=tmp_path)
+    assert not torch.equal(weights(model), weights(toy_model(seed=5)))
+    assert torch.equal(weights(model), before)  # diverged at the first step: untouched
+    assert not (tmp_path / "checkpoint.pt").exists()  # the stale one is gone
+
+
+def test_resume_refuses_other_settings_and_names_them(tmp_path):
+    Trainer(config(epochs=2)).fit(toy_model(), relative_lp, toy_data(), out_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"training\.lr: 0\.01 then, 0\.02 now"):
+        Trainer(config(epochs=4, lr=2e-2)).fit(
+            toy_model(), relative_lp, toy_data(), out_dir=tmp_path, resume=True
+        )
+    wider = nn.Sequential(nn.Conv1d(3, 32, 1), nn.Tanh(), nn.Conv1d(32, 1, 1))
+    with pytest.raises(ValueError, match="other hyperparameters or data"):
+        Trainer(config(epochs=4)).fit(wider, relative_lp, toy_data(), out_dir=tmp_path, resume=True)
+    with pytest.raises(ValueError, match="data"):
+        Trainer(config(epochs=4)).fit(
+            toy_model(),
+            relative_lp,
+            toy_data(),
+            out_dir=tmp_path,
+            resume=True,
+            run_info={"data": "other"},
+        )
+
+
+def test_metrics_log_is_strict_json_and_non_finite_data_is_refused(tmp_path):
+    def nan_metric(pred, target):
+        return torch.tensor(float("nan"))
+
+    Trainer(config(epochs=2)).fit(
+        toy_model(), relative_lp, toy_data(), toy_data(8, 1), out_dir=tmp_path, metric_fn=nan_metric
+    )
+
+    def strict(text):
+        raise ValueError(f"not JSON: {text}")
+
+    for line in (tmp_path / "metrics.jsonl").read_text().splitlines():
+        assert json.loads(line, parse_constant=strict)["valid_metric"] is None
+    x, y = toy_data(8, 1)
+    y[5, 0, 2] = float("inf")
+    with pytest.raises(ValueError, match=r"valid outputs.*sample 5"):
+        Trainer(config()).fit(toy_model(), relative_lp, toy_data(), (x, y))
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:7"])
+def test_a_device_this_machine_lacks_is_named(device):
+    if torch.cuda.is_available() and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has the device")
+    with pytest.raises(ValueError, match="device"):
+        Trainer(config(device=device)).fit(toy_model(), relative_lp, toy_data())
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"amp": "yes"}, "amp"),
+        ({"progress": 1}, "progress"),
+        ({"loss": "l3"}, "loss"),
+        ({"lr": True}, "lr"),
+        ({"epochs": 2.0}, "epochs"),
+    ],
+)
+def test_option_types_are_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainerConfig(**kwargs)
+
+
+def test_fit_caps_torch_threads_at_the_available_cores(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("PDEML_NUM_THREADS", "1")
+        torch.set_num_threads(2)
+        Trainer(config(epochs=1)).fit(toy_model(), relative_lp, toy_data())
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("PDEML_NUM_THREADS", "2")
+        Trainer(config(epochs=1)).fit(toy_model(), relative_lp, toy_data())
+        assert torch.get_num_threads() == 1  # a smaller count the user set is kept
+    finally:
+        torch.set_num_threads(before)

@@ -219,7 +219,7 @@ def test_missing_suite_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.0123, "0.0123"), (1.23456e-5, "1.235e-05"), (None, "—"), (float("nan"), "NaN"), (0, "0")],
+    [(0.0123, "0.0123"), (1.23456e-5, "1.235e-05"), (None, "—"), (float("nan"), "n/a"), (0, "0")],
 )
 def test_format_number(value, text):
     assert format_number(value) == text

@@ -136,13 +136,20 @@ def test_an_edited_entry_runs_again(finished, monkeypatch, tmp_path):
     assert after["parameters"] < before["parameters"]  # width 6 instead of 8
 
 
-def test_dask_workers_give_the_same_entries(tmp_path):
+def test_dask_workers_give_the_same_entries(tmp_path, capfd):
+    from pdeml._threads import threads_per_worker
+
     suite = tiny_suite(tmp_path)
     suite["surrogates"] = suite["surrogates"][:1]
     out = tmp_path / "dask"
+    capfd.readouterr()
     pdeml.validate(suite, out, workers=2, progress=False)
     assert {p.stem for p in (out / "entries").glob("*.json")} == {"darcy__fno", "darcy__reference"}
     assert entry(out, "darcy__fno")["status"] == "ok"
+    assert entry(out, "darcy__fno")["threads"] == threads_per_worker(2)
+    # A successful run closes its cluster quietly: no heartbeat tracebacks, no nanny warnings.
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "distributed." not in err, err
 
 
 def test_speedup_at_equal_accuracy_by_hand():
@@ -199,9 +206,10 @@ def test_cli_validate_reports_suite_mistakes(tmp_path, capsys):
 
 def test_local_workers_do_not_trim_malloc_on_every_free():
     # distributed's default MALLOC_TRIM_THRESHOLD_ made torch training 2.2x slower in a
-    # worker (see worker_environ); the other defaults (one BLAS/OpenMP thread) stay.
+    # worker (see worker_environ); the thread counts are those the worker may use.
     from pdeml.validation.runner import worker_environ
 
     env = worker_environ()
     assert "MALLOC_TRIM_THRESHOLD_" not in env
     assert env.get("OMP_NUM_THREADS") == 1
+    assert worker_environ(2).get("OMP_NUM_THREADS") == 2

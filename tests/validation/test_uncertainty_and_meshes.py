@@ -293,7 +293,7 @@ def test_report_has_calibration_mesh_and_parity_figures(mesh_run):
     assert "coverage (u) = " in text and "in [0.5, 1)" in text
 
 
-def test_mesh_panels_draw_with_either_renderer():
+def test_mesh_panels_draw_with_either_renderer(capfd):
     nodes = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [9.0, 9.0]])
     triangles = np.array([[0, 1, 2], [1, 3, 2], [-1, -1, -1]])
     arrays = {"index__best": np.array(0), "errors__u": np.array([0.1])}
@@ -308,8 +308,11 @@ def test_mesh_panels_draw_with_either_renderer():
     }
     fig, used = plots.mesh_panels(arrays, "u", renderer="matplotlib")
     assert used == "matplotlib" and len(fig.axes) == 8  # 4 panels and their colour bars
+    capfd.readouterr()
     fig, used = plots.mesh_panels(arrays, "u")
     assert used in ("pyvista", "matplotlib") and len(fig.axes) == 8
+    # Off-screen VTK without a display logs "bad X server connection" and the like: silenced.
+    assert capfd.readouterr().err == ""
     with pytest.raises(ValueError, match="renderer"):
         plots.mesh_panels(arrays, "u", renderer="vtk")
 

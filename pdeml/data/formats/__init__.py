@@ -165,9 +165,10 @@ def import_dataset(
         The new dataset; ``ds.attrs["source"]`` records the file, format, keys and notes.
     """
     from pdeml.data.arrays import from_arrays
+    from pdeml.data.store import check_output_path
 
     _check_format(format, repr(str(source)))
-    path = Path(path)
+    path = check_output_path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
     if Path(source).exists() and path.exists() and path.resolve() == Path(source).resolve():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pdeml.data.store import temporary_path
+from pdeml.data.store import check_output_path, temporary_path
 from pdeml.problems.base import Problem, check_count
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def opened(dataset: Dataset | str | Path) -> Iterator[Dataset]:
 @contextlib.contextmanager
 def atomic_output(path: str | Path, overwrite: bool) -> Iterator[Path]:
     """Yield a temporary name beside ``path``; rename it onto ``path`` only on success."""
-    path = Path(path)
+    path = check_output_path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)

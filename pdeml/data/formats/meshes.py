@@ -91,8 +91,8 @@ def read_meshes(
 
     if not hasattr(problem, "sample_mesh"):
         raise ValueError(
-            f"{FORMAT}: problem {problem.name!r} is not on meshes; expected a mesh problem "
-            "such as 'darcy_mesh'"
+            f"{FORMAT} folder {str(path)!r}: problem {problem.name!r} is not on meshes; "
+            "expected a mesh problem such as 'darcy_mesh'"
         )
     if resolution is not None:
         raise ValueError(f"{FORMAT}: meshes have no resolution, got resolution={resolution!r}")
