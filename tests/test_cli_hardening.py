@@ -9,6 +9,7 @@ import pytest
 
 import pdeml
 import pdeml.cli
+import pdeml.cli.app
 from pdeml.cli import main
 
 TINY = [
@@ -235,21 +236,21 @@ def test_os_errors_of_the_users_disk_are_one_line_but_bugs_keep_the_traceback(mo
     def full_disk(args):
         raise OSError(errno.ENOSPC, "No space left on device", "big.h5")
 
-    monkeypatch.setattr(pdeml.cli, "_cmd_problems", full_disk)
+    monkeypatch.setattr(pdeml.cli.app, "cmd_problems", full_disk)
     assert main(["problems"]) == 2
     one_error_line(capsys, "big.h5", "No space left")
 
     def bug(args):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(pdeml.cli, "_cmd_problems", bug)
+    monkeypatch.setattr(pdeml.cli.app, "cmd_problems", bug)
     with pytest.raises(OSError):
         main(["problems"])
 
     def too_big(args):
         raise MemoryError
 
-    monkeypatch.setattr(pdeml.cli, "_cmd_problems", too_big)
+    monkeypatch.setattr(pdeml.cli.app, "cmd_problems", too_big)
     assert main(["problems"]) == 1
     one_error_line(capsys, "not enough memory for problems")
 

@@ -30,17 +30,23 @@ from typing import Any
 
 import numpy as np
 
-from pdeml._threads import available_cores, limit_threads, threads_per_worker
+from pdeml._threads import (
+    available_cores,
+    idle_cores,
+    limit_threads,
+    limited_threads,
+    threads_per_worker,
+)
 from pdeml._version import __version__
 from pdeml.data.dataset import Dataset, open_dataset
 from pdeml.data.store import (
     check_disk,
-    check_memory,
     check_output_path,
     field_values_per_sample,
     write_dataset,
 )
-from pdeml.problems.base import Problem, check_count, check_seed
+from pdeml.problems.base import Problem
+from pdeml.problems.checks import check_count, check_memory, check_seed
 
 MANIFEST = "manifest.json"
 
@@ -234,7 +240,7 @@ def _check_sizes(
     # Each process holds one chunk's inputs and outputs on the solver grid, in float64,
     # and their restriction: at least twice the chunk's fields.
     in_flight = min(workers, -(-n // chunk_size)) * min(chunk_size, n) * solved * 8 * 2
-    check_memory(max(assembly, in_flight), what)
+    check_memory("generate", what, max(assembly, in_flight), "lower n or resolution")
     # Chunks an earlier run finished are on the disk already (none when overwriting).
     done = len(list(folder.glob("chunk_*.npz"))) if folder is not None and folder.is_dir() else 0
     file_bytes = n * stored * itemsize
@@ -272,7 +278,7 @@ def generate(
         a run whose chunks were all finished is only assembled.
     workers : int, optional
         Processes to use (default: the cores this process may run on,
-        :func:`pdeml._threads.available_cores`). ``1`` runs in this process. Small jobs
+        :func:`pdeml._threads.idle_cores`). ``1`` runs in this process. Small jobs
         run in this process whatever ``workers`` is (see :data:`SMALL_JOB_SAMPLES`).
         Worker processes do not re-import the calling script, so a script without an
         ``if __name__ == "__main__":`` guard works, unless the problem's class is defined
@@ -310,7 +316,10 @@ def generate(
     n, seed = check_count(n), check_seed(seed)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    workers = available_cores() if workers is None else check_count(workers, "workers")
+    # Cores that other programs are not keeping busy now: more processes or threads
+    # than that only wait for each other.
+    cores = idle_cores()
+    workers = cores if workers is None else check_count(workers, "workers")
     chunk_size = (
         default_chunk_size(n) if chunk_size is None else check_count(chunk_size, "chunk_size")
     )
@@ -354,6 +363,7 @@ def generate(
         workers,
         progress,
         resumed=len(starts) - len(todo),
+        cores=cores,
     )
     wall = time.perf_counter() - begin
 
@@ -393,8 +403,14 @@ def _run_chunks(
     workers: int,
     progress: bool,
     resumed: int,
+    cores: int | None = None,
 ) -> int:
-    """Solve the chunks starting at ``todo``; return the number of processes used."""
+    """Solve the chunks starting at ``todo``; return the number of processes used.
+
+    ``cores`` (default: the available cores) sizes the threads: of this process while it
+    solves chunks itself, of each worker otherwise.
+    """
+    cores = available_cores() if cores is None else cores
     if not todo:
         return 0  # every chunk was finished by an earlier run: only the file is left to write
     from tqdm.auto import tqdm
@@ -419,15 +435,17 @@ def _run_chunks(
     used = 1
     try:
         if workers > 1 and len(queue) > 1 and sum(sizes.values()) <= SMALL_JOB_SAMPLES:
-            seconds = solve_here(queue.pop(0))
+            with limited_threads(cores):
+                seconds = solve_here(queue.pop(0))
             if seconds * len(queue) < IN_PROCESS_SECONDS:
                 workers = 1
         if workers == 1 or len(queue) <= 1:
-            for start in queue:
-                solve_here(start)
+            with limited_threads(cores):
+                for start in queue:
+                    solve_here(start)
             return used
         used = min(workers, len(queue))
-        _run_pool(problem, args, sizes, queue, used, dtype, folder, bar)
+        _run_pool(problem, args, sizes, queue, used, dtype, folder, bar, cores)
         return used
     except KeyboardInterrupt:
         bar.close()
@@ -462,6 +480,7 @@ def _run_pool(
     dtype: str,
     folder: Path,
     bar: Any,
+    cores: int,
 ) -> None:
     # spawn: a forked child would inherit numba's threading layer in an unsafe state.
     context = multiprocessing.get_context("spawn")
@@ -469,7 +488,7 @@ def _run_pool(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(threads_per_worker(workers), type(problem).__module__),
+        initargs=(threads_per_worker(workers, cores), type(problem).__module__),
     )
     pending: set[Future] = set()
     try:

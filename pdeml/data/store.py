@@ -30,6 +30,7 @@ import numpy as np
 
 from pdeml._version import __version__
 from pdeml.problems.base import Problem
+from pdeml.problems.checks import format_bytes
 
 ATTR_PREFIX = "pdeml_"
 SAMPLE_DIM = "sample"
@@ -152,64 +153,9 @@ def _short(text: str) -> str:
     return repr(text) if len(text) <= 80 else repr(text[:60] + "...")
 
 
-def format_bytes(size: float) -> str:
-    """``1.5 GiB`` style size for messages."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(size) < 1024 or unit == "PiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} PiB"  # pragma: no cover
-
-
-def available_memory() -> int | None:
-    """Bytes of memory this process may still use, or None when it cannot be told.
-
-    ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the free physical pages; a cgroup
-    limit (containers, SLURM) lowers it. psutil is not needed.
-    """
-    available: int | None = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if available is None:
-        try:
-            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, AttributeError):
-            available = None
-    try:  # cgroup v2: the container's own limit may be far below the machine's memory
-        with open("/sys/fs/cgroup/memory.max") as f:
-            limit = f.read().strip()
-        with open("/sys/fs/cgroup/memory.current") as f:
-            used = int(f.read().strip())
-        if limit != "max":
-            room = max(0, int(limit) - used)
-            available = room if available is None else min(available, room)
-    except (OSError, ValueError):
-        pass
-    return available
-
-
 def field_values_per_sample(problem: Problem, resolution: int | None = None) -> int:
     """Numbers stored per sample, all fields together, at ``resolution``."""
     return sum(math.prod(problem.field_shape(k, resolution)) for k in problem.field_names)
-
-
-def check_memory(needed: int, what: str) -> None:
-    """Raise ``ValueError`` (instead of a later ``MemoryError``) when ``needed`` bytes cannot fit.
-
-    ``what`` says which arguments decide the size (e.g. ``"n=10 at resolution=4097"``).
-    """
-    available = available_memory()
-    if available is not None and needed > available:
-        raise ValueError(
-            f"{what}: needs about {format_bytes(needed)} of memory, but "
-            f"{format_bytes(available)} is available; lower n or resolution"
-        )
 
 
 def check_disk(path: Path, needed: int, what: str) -> None:

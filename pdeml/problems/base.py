@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+from pdeml.problems.checks import (
+    check_count,
+    check_memory,
+    check_values,
+    grid_points,
+    numeric_array,
+)
 
 if TYPE_CHECKING:
     from pdeml.problems.physics import PDEResidual
@@ -64,97 +70,6 @@ def sample_rng(seed: int, index: int) -> np.random.Generator:
     the same dataset comes out whatever the number of workers or the chunking.
     """
     return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(int(index),)))
-
-
-def check_seed(seed: Any) -> int:
-    """Validate a user seed (a non-negative integer) and return it as ``int``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def check_count(n: Any, argument: str = "n", minimum: int = 1) -> int:
-    """Validate a count argument and return it as ``int``."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{argument} must be an integer >= {minimum}, got {n!r}")
-    return int(n)
-
-
-#: Largest grid sizes accepted anywhere, whatever the memory: beyond these a single sample
-#: takes hours to solve, so such a value is a typo (an extra zero) far more often than a wish.
-MAX_POINTS_1D = 2**24
-MAX_POINTS_2D = 2**15
-#: Largest number of stored time snapshots and of time steps of one solve.
-MAX_SNAPSHOTS = 10**6
-MAX_STEPS = 10**8
-#: Fallback when the available memory cannot be read (no /proc/meminfo, no sysconf).
-_DEFAULT_MEMORY = 8 * 2**30
-
-
-def available_memory() -> int:
-    """Bytes of memory available to new allocations (``MemAvailable`` of /proc/meminfo).
-
-    Falls back to the free physical pages (``sysconf``) and then to 8 GiB where neither can
-    be read, so a size check never fails just because the platform hides its memory.
-    """
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_AVPHYS_PAGES"))
-    except (AttributeError, OSError, ValueError):
-        return _DEFAULT_MEMORY
-
-
-def format_bytes(nbytes: float) -> str:
-    """``nbytes`` in human units (``"1.5 GiB"``)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(nbytes) < 1024 or unit == "PiB":
-            return f"{nbytes:.3g} {unit}"
-        nbytes /= 1024
-    return f"{nbytes:.3g} PiB"  # pragma: no cover - the loop always returns
-
-
-def check_memory(owner: str, what: str, nbytes: float, hint: str) -> None:
-    """Raise ``ValueError`` if an allocation of about ``nbytes`` would not fit in memory.
-
-    Parameters
-    ----------
-    owner : str
-        Who asks (problem or solver name), the message's prefix.
-    what : str
-        The sizes responsible, e.g. ``"solver_resolution = 100000"``.
-    nbytes : float
-        Estimated bytes.
-    hint : str
-        What to reduce, e.g. ``"reduce solver_resolution"``.
-    """
-    available = available_memory()
-    if nbytes > available:
-        raise ValueError(
-            f"{owner}: {what} needs about {format_bytes(nbytes)} of memory, more than the "
-            f"{format_bytes(available)} available; {hint}"
-        )
-
-
-def check_steps(owner: str, what: str, steps: float, hint: str) -> None:
-    """Raise ``ValueError`` if a solve would take more than ``MAX_STEPS`` time steps."""
-    if not math.isfinite(steps) or steps > MAX_STEPS:
-        raise ValueError(
-            f"{owner}: {what} makes {steps:.3g} time steps per solve, expected at most "
-            f"{MAX_STEPS:.0e}; {hint}"
-        )
-
-
-def grid_points(problem: str, field: str, value: Any, minimum: int, dims: int) -> int:
-    """Validate a grid size: an integer in ``[minimum, MAX_POINTS_1D or MAX_POINTS_2D]``."""
-    maximum = MAX_POINTS_1D if dims == 1 else MAX_POINTS_2D
-    require_int(problem, field, value, minimum, maximum)
-    return int(value)
 
 
 def make_solver(problem: Problem, solver_class: type, options: Mapping[str, Any]) -> Any:
@@ -472,7 +387,7 @@ class Problem:
         out: dict[str, np.ndarray] = {}
         n_samples = None
         for key in names:
-            array = _numeric_array(fields[key], f"{what}[{key!r}]")
+            array = numeric_array(fields[key], f"{what}[{key!r}]")
             expected = self.field_shape(key, resolution)
             if array.ndim != 1 + len(expected) or array.shape[1:] != expected:
                 dims = ", ".join(self.field_dims(key))
@@ -491,7 +406,7 @@ class Problem:
                     f"{what}[{key!r}]: has {array.shape[0]} samples, expected {n_samples} "
                     "like the other fields"
                 )
-            _check_values(array, f"{what}[{key!r}]")
+            check_values(array, f"{what}[{key!r}]")
             out[key] = array
         return out
 
@@ -572,86 +487,3 @@ class Problem:
     def to_dict_fields(self) -> dict[str, Any]:
         """The dataclass fields only (no ``"problem"`` key)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-
-# -- validation helpers used by the problems --------------------------------------------
-def require_positive(problem: str, field: str, value: Any, *, allow_zero: bool = False) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite number > 0 (or >= 0)."""
-    ok = (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value >= 0 if allow_zero else value > 0)
-    )
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{problem}: {field} must be a finite number {bound}, got {value!r}")
-
-
-def require_finite(problem: str, field: str, value: Any) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite real number."""
-    ok = (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-    if not ok:
-        raise ValueError(f"{problem}: {field} must be a finite number, got {value!r}")
-
-
-def require_int(
-    problem: str, field: str, value: Any, minimum: int, maximum: int | None = None
-) -> None:
-    """Raise ``ValueError`` unless ``value`` is an integer in ``[minimum, maximum]``."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
-    if ok and (maximum is None or value <= maximum):
-        return
-    expected = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-    raise ValueError(f"{problem}: {field} must be an integer {expected}, got {value!r}")
-
-
-#: Largest magnitude stored: datasets and surrogates work in float32, where larger values
-#: become infinite.
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _numeric_array(value: Any, label: str) -> np.ndarray:
-    """``value`` as a float64 array, refusing dtypes that would be silently mangled.
-
-    Complex values would lose their imaginary part; booleans, strings and objects are
-    not fields. Integer arrays convert exactly and are accepted for every field (a user's
-    ``np.ones(shape, dtype=int)`` is a field of ones).
-    """
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as error:  # ragged nested lists
-        raise TypeError(f"{label}: expected a numeric array ({error})") from None
-    kind = array.dtype.kind
-    if kind in "fiu":
-        return np.asarray(array, dtype=np.float64)
-    raise TypeError(
-        f"{label}: expected a real numeric (integer or float) array, got dtype {array.dtype}"
-    )
-
-
-def _check_values(array: np.ndarray, label: str) -> None:
-    """Refuse non-finite values and values beyond float32, naming the first bad sample."""
-    if array.size == 0:
-        return
-    finite = np.isfinite(array)
-    if not finite.all():
-        per_sample = finite.reshape(array.shape[0], -1).all(axis=1)
-        sample = int(np.flatnonzero(~per_sample)[0])
-        bad = int(array.size - np.count_nonzero(finite))
-        raise ValueError(
-            f"{label}: contains {bad} NaN or infinite values (first in sample {sample}); "
-            "expected finite values"
-        )
-    too_large = np.abs(array) > FLOAT32_MAX
-    if too_large.any():
-        sample = int(np.flatnonzero(too_large.reshape(array.shape[0], -1).any(axis=1))[0])
-        raise ValueError(
-            f"{label}: sample {sample} has values beyond the float32 range (|x| > "
-            f"{FLOAT32_MAX:.3g}, largest {float(np.abs(array).max()):.3g}); expected values "
-            "that float32 storage and surrogates can hold"
-        )

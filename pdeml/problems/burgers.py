@@ -14,16 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pdeml.problems.base import (
+from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
+from pdeml.problems.checks import (
     MAX_SNAPSHOTS,
-    Problem,
     check_seed,
     grid_points,
-    make_solver,
-    register_problem,
     require_int,
     require_positive,
-    sample_rng,
 )
 from pdeml.problems.grf import PeriodicGRF
 

@@ -18,15 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pdeml.problems.base import (
+from pdeml.problems.base import Problem, make_solver, register_problem
+from pdeml.problems.checks import (
     MAX_POINTS_1D,
     MAX_SNAPSHOTS,
-    Problem,
     check_memory,
     check_seed,
     grid_points,
-    make_solver,
-    register_problem,
     require_int,
     require_positive,
 )

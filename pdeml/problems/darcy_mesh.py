@@ -24,17 +24,14 @@ import numpy as np
 
 from pdeml.mesh.generate import max_deviation, mesh_star_domain, random_star_coefficients
 from pdeml.mesh.topology import TRIANGLE_PAD, boundary_edges, pad_mesh, signed_areas, trim_mesh
-from pdeml.problems.base import (
-    Problem,
+from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
+from pdeml.problems.checks import (
     check_count,
     check_memory,
     check_seed,
-    make_solver,
-    register_problem,
     require_finite,
     require_int,
     require_positive,
-    sample_rng,
 )
 
 #: Inputs and outputs stored as integers (the rest are floats).

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pdeml.problems.base import require_int, require_positive
+from pdeml.problems.checks import require_int, require_positive
 
 
 def _check_parameters(owner: str, sigma: float, tau: float, gamma: float, n_modes: int) -> None:

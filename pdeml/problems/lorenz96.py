@@ -17,20 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from pdeml.problems.base import (
+from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
+from pdeml.problems.checks import (
     MAX_POINTS_1D,
     MAX_STEPS,
-    Problem,
     check_count,
     check_memory,
     check_seed,
     check_steps,
-    make_solver,
-    register_problem,
     require_finite,
     require_int,
     require_positive,
-    sample_rng,
 )
 
 _DIMS = {

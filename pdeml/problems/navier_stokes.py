@@ -17,18 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pdeml.problems.base import (
+from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
+from pdeml.problems.checks import (
     MAX_SNAPSHOTS,
-    Problem,
     check_seed,
     check_steps,
     grid_points,
-    make_solver,
-    register_problem,
     require_finite,
     require_int,
     require_positive,
-    sample_rng,
 )
 from pdeml.problems.grf import PeriodicGRF
 

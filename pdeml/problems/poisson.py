@@ -19,17 +19,14 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from pdeml.problems.base import (
+from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
+from pdeml.problems.checks import (
     MAX_POINTS_2D,
-    Problem,
     check_count,
     check_seed,
     grid_points,
-    make_solver,
-    register_problem,
     require_int,
     require_positive,
-    sample_rng,
 )
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from pdeml.closures.base import Closure, as_states
-from pdeml.problems.base import require_positive
+from pdeml.problems.checks import require_positive
 from pdeml.solvers.base import Solver
 from pdeml.solvers.ode import lanes_for, steps_between
 

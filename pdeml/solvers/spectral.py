@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numba
 import numpy as np
 
-from pdeml.problems.base import check_steps, require_positive
+from pdeml.problems.checks import check_steps, require_positive
 from pdeml.solvers.base import ReferenceSolver
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pdeml._json import read_json_object
 from pdeml._version import __version__
 from pdeml.problems.base import Problem
 from pdeml.solvers.base import Solver
@@ -134,12 +135,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(
             f"surrogate {str(folder)!r}: no {CONFIG} (not a saved run directory)"
         )
-    try:
-        config = json.loads(file.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{file}: not valid JSON ({error})") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{file}: expected a JSON object, got {type(config).__name__}")
+    config = read_json_object(file)
     for key in ("surrogate", "problem", "hyperparameters"):
         if key not in config:
             raise ValueError(f"{file}: missing key {key!r}")

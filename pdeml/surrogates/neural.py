@@ -25,9 +25,10 @@ from torch import nn
 from pdeml.problems.base import Problem
 from pdeml.surrogates.base import Surrogate, check_finite_fields
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
+from pdeml.training.config import TrainerConfig, cap_threads, default_device
 from pdeml.training.losses import make_loss, relative_lp
 from pdeml.training.normalize import NORMALIZERS, make_normalizer
-from pdeml.training.trainer import Trainer, TrainerConfig, cap_threads, default_device
+from pdeml.training.trainer import Trainer
 
 WEIGHTS = "model.pt"
 #: Most values per sample (channels times grid points) a saved run may declare: a 2D grid

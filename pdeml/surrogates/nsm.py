@@ -35,7 +35,7 @@ from pdeml.problems.spectral_forms import SpectralForm
 from pdeml.spectral import Fourier
 from pdeml.surrogates.base import Surrogate, register_surrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
-from pdeml.training.trainer import default_device
+from pdeml.training.config import default_device
 
 ACTIVATIONS = {
     "gelu": nn.functional.gelu,

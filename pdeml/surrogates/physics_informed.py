@@ -49,7 +49,7 @@ from pdeml.problems.physics import SAMPLING_METHODS, PDEResidual
 from pdeml.surrogates.base import Surrogate, check_bool
 from pdeml.surrogates.jets import FrozenJets, check_pairs, taylor
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
-from pdeml.training.trainer import default_device
+from pdeml.training.config import default_device
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 RESAMPLING = ("none", "uniform", "rad")

@@ -19,7 +19,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -29,12 +28,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from pdeml._json import strict_dumps
+from pdeml._threads import idle_cores, limited_threads
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
+from pdeml.training.config import (
+    TrainerConfig,
+    cap_threads,
+    check_device,
+    default_device,
+)
 from pdeml.training.distributed import DistributedContext
 
-OPTIMIZERS = ("adam", "adamw")
-SCHEDULERS = ("step", "cosine", "onecycle", "none")
-LOSSES = ("l2", "l1", "h1")
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 
@@ -43,174 +47,9 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message says where and what was kept."""
 
 
-#: Upper bound on ``epochs``: ten million epochs of even a tiny model is weeks of training.
-MAX_EPOCHS = 10**7
-
-
-@dataclasses.dataclass
-class TrainerConfig:
-    """Settings of a training run (every field has a default).
-
-    Parameters
-    ----------
-    epochs : int
-        Passes over the training set.
-    batch_size : int
-        Samples per step (per process under DDP).
-    lr : float
-        Peak learning rate.
-    weight_decay : float
-        L2 penalty (Adam) or decoupled decay (AdamW).
-    optimizer : {"adam", "adamw"}
-    scheduler : {"step", "cosine", "onecycle", "none"}
-        ``step`` multiplies the rate by ``gamma`` every ``step_size`` epochs (the FNO
-        paper: 0.5 every 100); ``cosine`` anneals to zero; ``onecycle`` warms up then
-        anneals per step (the MgNO paper).
-    step_size, gamma : int, float
-        Parameters of the ``step`` schedule.
-    loss : {"l2", "l1", "h1"}
-        Relative Lp or relative H1 loss.
-    device : str, optional
-        ``"cuda"`` when available, else ``"cpu"``, unless given.
-    amp : bool
-        bf16 autocast (CUDA only; ignored on CPU).
-    compile : bool
-        ``torch.compile`` the model (CUDA only unless ``compile_on_cpu``).
-    checkpoint_every : int
-        Epochs between checkpoints (0: only at the end).
-    seed : int
-        Seeds initialisation and sample order.
-    progress : bool
-        Show a progress bar.
-    """
-
-    epochs: int = 500
-    batch_size: int = 20
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    optimizer: str = "adam"
-    scheduler: str = "step"
-    step_size: int = 100
-    gamma: float = 0.5
-    loss: str = "l2"
-    device: str | None = None
-    amp: bool = False
-    compile: bool = False
-    compile_on_cpu: bool = False
-    checkpoint_every: int = 0
-    seed: int = 0
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.epochs > MAX_EPOCHS:
-            # Not a run anyone can wait for (a tiny epoch takes milliseconds): a typo.
-            raise ValueError(f"epochs must be at most {MAX_EPOCHS}, got {self.epochs!r}")
-        for name in ("checkpoint_every", "step_size", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-        for name in ("lr", "weight_decay", "gamma"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{name} must be a number, got {value!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(
-                f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}"
-            )
-        if not 0 < self.gamma <= 1:
-            raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
-        for name in ("amp", "compile", "compile_on_cpu", "progress"):
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false, got {value!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.device is not None and not (
-            isinstance(self.device, str) and _DEVICE.fullmatch(self.device)
-        ):
-            raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> TrainerConfig:
-        """Build from keyword options, naming any that are not settings."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown training option(s) {unknown}; expected some of {sorted(known)}"
-            )
-        return cls(**options)
-
-
-_DEVICE = re.compile(r"cpu|cuda(:[0-9]+)?")
-
-
-def check_device(device: str, option: str = "device") -> torch.device:
-    """``device`` as a ``torch.device`` if this machine has it, else a ``ValueError``.
-
-    Checked before anything is moved, so that ``device="cuda"`` on a machine without a
-    GPU is one clear line rather than a CUDA initialisation traceback.
-    """
-    if not (isinstance(device, str) and _DEVICE.fullmatch(device)):
-        raise ValueError(f"{option} must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"{option} {device!r}: this machine has no CUDA device; use 'cpu'")
-        index = int(device.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise ValueError(
-                f"{option} {device!r}: this machine has {torch.cuda.device_count()} CUDA "
-                f"device(s), numbered from 0"
-            )
-    return torch.device(device)
-
-
-def cap_threads() -> None:
-    """Keep torch's thread pool within the cores this process may use.
-
-    Torch sizes its pool to the whole machine even when a container or ``taskset`` allows
-    fewer cores, and oversubscribed threads wait on each other. A smaller count the user
-    set (``torch.set_num_threads``) is kept.
-    """
-    from pdeml._threads import available_cores, limit_threads
-
-    cores = available_cores()
-    if torch.get_num_threads() > cores:
-        limit_threads(cores)
-        # Starting numba's thread pool (inside limit_threads) resets the OpenMP count
-        # torch reads, so torch is set again after it.
-        if torch.get_num_threads() > cores:
-            torch.set_num_threads(cores)
-
-
 def finite_json(record: dict[str, Any]) -> str:
-    """One strict-JSON line: NaN and infinities (not JSON) are written as ``null``."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        return value
-
-    return json.dumps(clean(record), allow_nan=False)
-
-
-def default_device() -> str:
-    """``"cuda"`` when a GPU is visible, else ``"cpu"``."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """One strict-JSON line of the metrics log: NaN and infinities are written as ``null``."""
+    return strict_dumps(record)
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -297,6 +136,23 @@ class Trainer:
         if valid is not None:
             _check_finite(valid, "valid")
         cap_threads()
+        # Threads beside work that keeps a core busy wait for it at every step: train with
+        # the cores that are idle now, and give the caller's settings back afterwards.
+        with limited_threads(idle_cores()):
+            return self._fit(model, loss_fn, train, valid, out, resume, metric_fn, run_info)
+
+    def _fit(
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        train: tuple[torch.Tensor, torch.Tensor],
+        valid: tuple[torch.Tensor, torch.Tensor] | None,
+        out: Path | None,
+        resume: bool,
+        metric_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        run_info: dict[str, Any] | None,
+    ) -> list[dict[str, float]]:
+        c = self.config
         dist = DistributedContext.from_environment()
         device = (
             check_device(c.device) if c.device else torch.device(dist.device or default_device())

@@ -342,7 +342,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
 
 def _check_ladder(problem: Any, ladder: ReferenceLadder, where: str) -> None:
     """Refuse ladder grids whose solves could not fit in memory or would take hours."""
-    from pdeml.problems.base import check_memory
+    from pdeml.problems.checks import check_memory
 
     dims = len(problem.spatial_dims())
     for resolution in (*ladder.resolutions, ladder.truth_resolution):

@@ -137,11 +137,6 @@ def test_full_disk_is_refused_before_work(tmp_path, small_burgers, monkeypatch):
     assert _listing(tmp_path) == []
 
 
-def test_available_memory_reads_the_system():
-    available = store_module.available_memory()
-    assert available is None or available > 0
-
-
 # -- 4. Ctrl-C during a multi-worker run -------------------------------------------------
 def test_ctrl_c_with_workers_prints_one_line_and_keeps_chunks(tmp_path):
     out = tmp_path / "d.h5"
@@ -245,16 +240,14 @@ def test_problem_class_from_the_script_keeps_spawn_and_explains(
 
 
 # -- 6. thread counts ------------------------------------------------------------------
-def test_workers_default_to_available_cores_and_threads_are_shared(
-    tmp_path, small_burgers, monkeypatch
-):
+def test_workers_default_to_idle_cores_and_threads_are_shared(tmp_path, small_burgers, monkeypatch):
     seen = {}
 
     def fake_run_chunks(*args, **kwargs):
         seen["workers"] = args[8]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(generation_module, "available_cores", lambda: 3)
+    monkeypatch.setattr(generation_module, "idle_cores", lambda: 3)
     monkeypatch.setattr(generation_module, "_run_chunks", fake_run_chunks)
     with pytest.raises(KeyboardInterrupt):
         pdeml.generate(small_burgers, n=2, path=tmp_path / "b.h5", progress=False)

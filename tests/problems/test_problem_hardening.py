@@ -26,7 +26,7 @@ from pdeml.problems import (
     Poisson2D,
     Problem,
 )
-from pdeml.problems.base import available_memory
+from pdeml.problems.checks import available_memory
 from pdeml.problems.presets import load_problem, read_preset
 
 CLASSES = [Burgers1D, BurgersDirichlet, Darcy2D, DarcyMesh, Lorenz96, NavierStokes2D, Poisson2D]

@@ -9,7 +9,7 @@ import xarray as xr
 
 import pdeml
 from pdeml.cli import main
-from pdeml.validation import runner
+from pdeml.validation import cluster
 from pdeml.validation.runner import speedup_at_equal_accuracy
 from pdeml.validation.suite import load_suite
 
@@ -113,8 +113,8 @@ def test_failed_entry_is_recorded_and_the_suite_goes_on(finished):
 def test_second_run_skips_finished_entries(finished, monkeypatch):
     tmp_path, out, _ = finished
     ran = []
-    real = runner.run_entry
-    monkeypatch.setattr(runner, "run_entry", lambda spec: (ran.append(spec["id"]), real(spec))[1])
+    real = cluster.run_entry
+    monkeypatch.setattr(cluster, "run_entry", lambda spec: (ran.append(spec["id"]), real(spec))[1])
     pdeml.validate(tiny_suite(tmp_path), out, workers=1, progress=False)
     assert ran == ["darcy__broken"]  # failed entries are retried, finished ones are not
 
@@ -126,8 +126,8 @@ def test_an_edited_entry_runs_again(finished, monkeypatch, tmp_path):
     shutil.copytree(out, copy)  # the fixture's folder is shared with other tests
     before = entry(copy, "darcy__fno")
     ran = []
-    real = runner.run_entry
-    monkeypatch.setattr(runner, "run_entry", lambda spec: (ran.append(spec["id"]), real(spec))[1])
+    real = cluster.run_entry
+    monkeypatch.setattr(cluster, "run_entry", lambda spec: (ran.append(spec["id"]), real(spec))[1])
     edited = tiny_suite(suite_path, hyperparameters={"modes": 4, "width": 6})
     pdeml.validate(edited, copy, workers=1, progress=False)
     assert "darcy__fno" in ran and "darcy__reference" not in ran
@@ -207,7 +207,7 @@ def test_cli_validate_reports_suite_mistakes(tmp_path, capsys):
 def test_local_workers_do_not_trim_malloc_on_every_free():
     # distributed's default MALLOC_TRIM_THRESHOLD_ made torch training 2.2x slower in a
     # worker (see worker_environ); the thread counts are those the worker may use.
-    from pdeml.validation.runner import worker_environ
+    from pdeml.validation.cluster import worker_environ
 
     env = worker_environ()
     assert "MALLOC_TRIM_THRESHOLD_" not in env

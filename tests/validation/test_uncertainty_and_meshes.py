@@ -11,8 +11,8 @@ from pdeml.data.generation import generate
 from pdeml.problems.presets import load_problem
 from pdeml.surrogates.base import Surrogate, register_surrogate
 from pdeml.validation import plots
+from pdeml.validation.entry import dataset_path, evaluate_goals, has_uncertainty
 from pdeml.validation.metrics import calibration_curve, compute_metrics
-from pdeml.validation.runner import dataset_path, evaluate_goals, has_uncertainty
 from pdeml.validation.suite import parse_suite
 
 

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdeml
+from pdeml._json import write_json
 from pdeml.cli import main
 from pdeml.problems import Darcy2D
-from pdeml.validation import runner
+from pdeml.validation import cluster, records, runner
 from pdeml.validation.report import write_report
 from pdeml.validation.suite import load_suite, parse_suite
 
@@ -84,7 +85,7 @@ def test_unreachable_scheduler_fails_fast_and_names_it(tmp_path, monkeypatch):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT", 1.0)
+    monkeypatch.setattr(cluster, "SCHEDULER_TIMEOUT", 1.0)
     import distributed  # noqa: F401  (the timing below is of the connection only)
 
     suite = small_suite(tmp_path)
@@ -236,12 +237,12 @@ def test_interrupt_keeps_finished_entries_and_resumes(tmp_path, monkeypatch, cap
         if len(ran) == 1 and interrupt.pop():
             raise KeyboardInterrupt
         ran.append(spec["id"])
-        record = {"id": spec["id"], "spec": runner.spec_fingerprint(spec), "kind": spec["kind"]}
+        record = {"id": spec["id"], "spec": records.spec_fingerprint(spec), "kind": spec["kind"]}
         record |= {"problem_id": spec["problem_id"], "status": "ok", "metrics": {}}
-        runner._write_json(out / "entries" / f"{spec['id']}.json", record)
+        write_json(out / "entries" / f"{spec['id']}.json", record)
         return record
 
-    monkeypatch.setattr(runner, "run_entry", fake)
+    monkeypatch.setattr(cluster, "run_entry", fake)
     suite = write_toml(tmp_path / "s.toml", "")
     monkeypatch.setattr(runner, "load_suite", lambda _: parse_suite(small_suite(tmp_path)))
     assert main(["validate", str(suite), "--out", str(out), "--workers", "1", "--quiet"]) == 130
@@ -262,7 +263,7 @@ def test_local_workers_leave_ctrl_c_to_the_runner():
     import signal
 
     before = signal.getsignal(signal.SIGINT)
-    with runner._children_ignore_sigint():
+    with cluster._children_ignore_sigint():
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
     assert signal.getsignal(signal.SIGINT) is before
     try:
@@ -276,7 +277,7 @@ def test_local_workers_leave_ctrl_c_to_the_runner():
 
 
 def test_local_workers_start_with_their_thread_counts():
-    env = runner.worker_environ(3)
+    env = cluster.worker_environ(3)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         assert env[name] == 3
     assert env["OMP_WAIT_POLICY"] == "PASSIVE"
@@ -288,7 +289,7 @@ def test_quiet_distributed_restores_levels():
 
     logger = logging.getLogger("distributed.client")
     before = logger.level
-    with runner._quiet_distributed():
+    with cluster._quiet_distributed():
         assert not logger.isEnabledFor(logging.CRITICAL)
     assert logger.level == before
 
@@ -310,7 +311,7 @@ def test_write_json_turns_nan_and_inf_into_null(tmp_path):
         "d": np.array([1.0, np.nan]),
         "e": {"f": np.int64(3), "g": np.bool_(True)},
     }
-    runner._write_json(path, data)
+    write_json(path, data)
     assert strict(path.read_text()) == {
         "a": None,
         "b": [None, None, 1.5],
@@ -324,7 +325,7 @@ def test_nan_metrics_make_strict_json_and_na_in_the_report(tmp_path):
     out = tmp_path / "out"
     (out / "entries").mkdir(parents=True)
     darcy = Darcy2D(resolution=15, solver_resolution=29)
-    runner._write_json(
+    write_json(
         out / "suite.json",
         {
             "name": "nan",
@@ -340,12 +341,12 @@ def test_nan_metrics_make_strict_json_and_na_in_the_report(tmp_path):
         {"resolution": 29, "seconds_per_sample": 0.04, "relative_l2": nan},
     ]
     common = {"problem_id": "darcy", "status": "ok", "n_train": 4, "n_test": 2}
-    runner._write_json(
+    write_json(
         out / "entries" / "darcy__reference.json",
         {"id": "darcy__reference", "kind": "reference", "ladder": ladder, **common}
         | {"metrics": {"relative_l2": {"all": stats}}, "time_per_sample": nan},
     )
-    runner._write_json(
+    write_json(
         out / "entries" / "darcy__fno.json",
         {"id": "darcy__fno", "kind": "surrogate", "surrogate": "fno", **common}
         | {"metrics": {"relative_l2": {"u": stats}, "max_error": {"u": stats}}}

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pdeml.data.store import check_output_path, temporary_path
-from pdeml.problems.base import Problem, check_count
+from pdeml.problems.base import Problem
+from pdeml.problems.checks import check_count
 
 if TYPE_CHECKING:
     from pdeml.data.dataset import Dataset

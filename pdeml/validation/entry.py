@@ -1,0 +1,316 @@
+"""One validation entry: train or load a surrogate (or run the reference ladder), time it,
+score it against the reference, and record the result. Never raises: a failure is recorded
+and the suite goes on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pdeml._json import write_json
+from pdeml._threads import available_cores, limited_threads
+from pdeml.validation.records import ENTRIES, spec_fingerprint
+from pdeml.validation.suite import ProblemCase, Suite, SurrogateCase
+
+
+def dataset_path(suite: Suite, case: ProblemCase) -> Path:
+    """Where the dataset of a problem case lives (named by its content, so it is reused)."""
+    problem = case.problem()
+    key = json.dumps(
+        {"problem": problem.to_dict(), "n": case.n_train + case.n_test, "seed": case.seed},
+        sort_keys=True,
+    )
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return suite.data_dir / f"{case.id}_{digest}.h5"
+
+
+def _relative_l2(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    n = len(ref)
+    return np.linalg.norm((pred - ref).reshape(n, -1), axis=1) / np.maximum(
+        np.linalg.norm(ref.reshape(n, -1), axis=1), 1e-300
+    )
+
+
+# -- one entry ------------------------------------------------------------------------------
+def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one entry described by plain values; never raises (failures are recorded)."""
+    out = Path(spec["out"]) / ENTRIES
+    record: dict[str, Any] = {
+        "id": spec["id"],
+        "spec": spec_fingerprint(spec),
+        "kind": spec["kind"],
+        "problem_id": spec["problem_id"],
+        "status": "failed",
+        "error": None,
+        "time_per_sample": None,
+        "train_seconds": None,
+        "parameters": None,
+        "metrics": {},
+        "history": [],
+        "speedup": None,
+        "speedup_note": "",
+        "ladder": [],
+    }
+    begin = time.perf_counter()
+    # Entries running side by side must not each start a thread per core: OpenMP threads
+    # that wait for a busy core made small trainings 50x slower (measured). Local workers
+    # are started with OMP_NUM_THREADS etc. already (worker_environ); this also caps a pool
+    # sized before, and in this process gives the caller's settings back afterwards.
+    threads = int(spec.get("threads", 0)) or available_cores()
+    if spec["kind"] != "reference":
+        pass
+    try:
+        with limited_threads(threads) as used:
+            record["threads"] = used  # the threads the timings were taken with
+            if spec["kind"] == "reference":
+                record.update(_run_reference(spec))
+            else:
+                record.update(_run_surrogate(spec, out))
+        record["status"] = "ok"
+    except Exception as error:  # record any failure; the suite goes on
+        record["error"] = f"{type(error).__name__}: {error}"
+        record["traceback"] = traceback.format_exc(limit=6)
+    record["seconds"] = time.perf_counter() - begin
+    write_json(out / f"{spec['id']}.json", record)
+    return record
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def has_uncertainty(surrogate: Any) -> bool:
+    """Whether ``surrogate`` overrides :meth:`Surrogate.solve_with_uncertainty`."""
+    from pdeml.surrogates.base import Surrogate
+
+    method = getattr(type(surrogate), "solve_with_uncertainty", None)
+    return method is not None and method is not Surrogate.solve_with_uncertainty
+
+
+def _masked_relative_l2(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    if mask is None:
+        return _relative_l2(pred, ref)
+    return _relative_l2(np.where(mask, pred, 0.0), np.where(mask, ref, 0.0))
+
+
+def evaluate_goals(
+    goal: Mapping[str, Any], metrics: Mapping[str, Mapping[str, Any]], fields: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Check a surrogate's goals (see :mod:`pdeml.validation.suite`) against its metrics.
+
+    A goal on a metric as a whole compares the mean over the fields; ``{field: bound}``
+    gives one verdict per field, keyed ``"<metric>/<field>"``. A bound ``[low, high]`` is met
+    by a value in ``[low, high)``. A missing or non-finite value is not met.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for metric, spec in goal.items():
+        per_field = spec.items() if isinstance(spec, Mapping) else [(None, spec)]
+        for field, bound in per_field:
+            if field is None:
+                means = [metrics.get(metric, {}).get(f, {}).get("mean") for f in fields]
+                means = [m for m in means if m is not None]
+                value = float(np.mean(means)) if means else None
+            else:
+                value = metrics.get(metric, {}).get(field, {}).get("mean")
+                value = None if value is None else float(value)
+            low, high = bound if isinstance(bound, (list, tuple)) else (None, bound)
+            met = (
+                value is not None
+                and bool(np.isfinite(value))
+                and value < high
+                and (low is None or value >= low)
+            )
+            record: dict[str, Any] = {"bound": high, "value": value, "met": met}
+            if low is not None:
+                record["low"] = low
+            if field is not None:
+                record |= {"metric": metric, "field": field}
+            out[metric if field is None else f"{metric}/{field}"] = record
+    return out
+
+
+def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
+    import pdeml
+    from pdeml.validation.metrics import (
+        CALIBRATION_LEVELS,
+        UNCERTAINTY_METRICS,
+        calibration_curve,
+        compute_metrics,
+        summarize,
+    )
+
+    case = SurrogateCase(**spec["surrogate"])
+    ds = pdeml.open_dataset(spec["dataset"])
+    problem = ds.problem
+    train, test = ds.split(n_test=spec["n_test"])
+    train_seconds = None
+    if case.run:
+        surrogate = pdeml.load_surrogate(case.run)
+    else:
+        surrogate = pdeml.make_surrogate(case.name, problem, **dict(case.hyperparameters))
+        options = {"progress": False, **dict(case.training)}
+        start = time.perf_counter()
+        surrogate.fit(train, test, **options)
+        train_seconds = time.perf_counter() - start
+    inputs, reference = test.inputs, test.outputs
+    uncertain = has_uncertainty(surrogate)
+    # The inference cost is that of the call the report scores: with variances if given.
+    call = surrogate.solve_with_uncertainty if uncertain else surrogate.solve
+    if not getattr(surrogate, "trains_in_solve", False):  # a PINN would train once more
+        call({k: v[:1] for k, v in inputs.items()})  # warm-up (allocations, caches)
+    start = time.perf_counter()
+    predictions, variances = call(inputs) if uncertain else (call(inputs), None)
+    seconds = (time.perf_counter() - start) / len(test)
+    variances = dict(variances or {})
+    fields = [k for k in predictions if k in reference]
+    # Padded layouts (meshes of different sizes): metrics count the real values only.
+    masks = {f: problem.output_mask(f, inputs) for f in fields}
+    metrics: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []
+    for metric in spec["metrics"]:
+        for f in fields:
+            var = {f: variances[f]} if f in variances else None
+            if metric in UNCERTAINTY_METRICS and var is None:
+                skipped.append(f"{metric}/{f}: the surrogate gives no predictive variance")
+                continue
+            try:
+                values = compute_metrics(
+                    metric,
+                    {f: predictions[f]},
+                    {f: reference[f]},
+                    problem=problem,
+                    var=var,
+                    mask={f: masks[f]},
+                )
+            except ValueError as error:  # e.g. boundary_error on a periodic grid
+                skipped.append(f"{metric}/{f}: {error}")
+                continue
+            for name, by_field in values.items():
+                metrics.setdefault(name, {})[f] = summarize(by_field[f])
+    calibration = None
+    if variances:
+        observed = {
+            f: calibration_curve(
+                predictions[f], variances[f], reference[f], CALIBRATION_LEVELS, masks[f]
+            ).tolist()
+            for f in fields
+            if f in variances
+        }
+        calibration = {"levels": list(CALIBRATION_LEVELS), "observed": observed}
+    goals = evaluate_goals(dict(case.goal), metrics, fields)
+    errors = {f: _masked_relative_l2(predictions[f], reference[f], masks[f]) for f in fields}
+    overall = np.mean([errors[f] for f in fields], axis=0)
+    order = np.argsort(overall)
+    picks = {"best": int(order[0]), "median": int(order[len(order) // 2]), "worst": int(order[-1])}
+    arrays: dict[str, np.ndarray] = {}
+    for f in fields:
+        arrays[f"errors__{f}"] = errors[f]
+        if np.ndim(reference[f]) == 1:  # scalar outputs: keep the whole test set (parity plot)
+            arrays[f"test__reference__{f}"] = np.asarray(reference[f])
+            arrays[f"test__prediction__{f}"] = np.asarray(predictions[f])
+            if f in variances:
+                arrays[f"test__variance__{f}"] = np.asarray(variances[f])
+        time_dims = [d for d in problem.field_dims(f) if d == "t" or d.startswith("t_")]
+        if time_dims:
+            over_time = compute_metrics(
+                "error_over_time", {f: predictions[f]}, {f: reference[f]}, problem=problem
+            )
+            arrays[f"error_over_time__{f}"] = over_time["error_over_time"][f].mean(axis=0)
+    for f, observed in (calibration or {}).get("observed", {}).items():
+        arrays["calibration__levels"] = np.asarray(CALIBRATION_LEVELS)
+        arrays[f"calibration__{f}"] = np.asarray(observed)
+    for label, index in picks.items():
+        arrays[f"index__{label}"] = np.array(index)
+        for name, value in inputs.items():
+            arrays[f"{label}__input__{name}"] = value[index]
+        for f in fields:
+            arrays[f"{label}__reference__{f}"] = reference[f][index]
+            arrays[f"{label}__prediction__{f}"] = predictions[f][index]
+            if f in variances:
+                arrays[f"{label}__variance__{f}"] = np.asarray(variances[f])[index]
+            if masks[f] is not None:
+                arrays[f"{label}__mask__{f}"] = masks[f][index]
+    for dim, values in problem.coords().items():
+        arrays[f"coord__{dim}"] = np.asarray(values)
+    tmp = out / f"{spec['id']}.tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, out / f"{spec['id']}.npz")
+    parameters = None
+    if hasattr(surrogate, "parameter_count"):
+        parameters = surrogate.parameter_count()
+    ds.close()
+    return {
+        "surrogate": case.name,
+        "device": getattr(surrogate, "device", "cpu"),
+        "time_per_sample": seconds,
+        "train_seconds": train_seconds,
+        "parameters": parameters,
+        "n_train": len(train),
+        "n_test": len(test),
+        "metrics": metrics,
+        "metrics_skipped": skipped,
+        "goals": goals,
+        "uncertainty": uncertain,
+        "calibration": calibration,
+        "history": list(getattr(surrogate, "history", [])),
+    }
+
+
+def _run_reference(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time the reference solver on a ladder of grids; score against a finer ground truth."""
+    from pdeml.problems.base import Problem
+
+    problem = Problem.from_dict(spec["problem"])
+    ladder = spec["ladder"]
+    stored = problem.resolution
+    first = spec["n_train"]  # the test samples are the last n_test of the dataset
+    n = min(ladder["samples"], spec["n_test"])
+
+    def solve_at(resolution: int) -> tuple[dict[str, np.ndarray], float]:
+        # The same input functions (same seed, same test indices, same random modes),
+        # evaluated on the grid of `resolution` and solved there.
+        inputs = problem.sample_inputs(n, int(spec["seed"]), start=first, resolution=resolution)
+        solver = problem.reference_solver()
+        solver.solve({k: v[:1] for k, v in inputs.items()})  # compile / warm caches
+        start = time.perf_counter()
+        outputs = solver.solve(inputs)
+        seconds = (time.perf_counter() - start) / n
+        return problem.restrict(outputs, resolution, stored), seconds
+
+    truth, _ = solve_at(ladder["truth_resolution"])
+    points = []
+    for resolution in sorted(ladder["resolutions"]):
+        outputs, seconds = solve_at(resolution)
+        error = float(np.mean([_relative_l2(outputs[k], truth[k]).mean() for k in truth]))
+        points.append(
+            {"resolution": resolution, "seconds_per_sample": seconds, "relative_l2": error}
+        )
+    data_setting = [p for p in points if p["resolution"] == problem.solver_resolution]
+    return {
+        "surrogate": problem.reference_solver().name,
+        "device": "cpu",
+        "ladder": points,
+        "time_per_sample": data_setting[0]["seconds_per_sample"] if data_setting else None,
+        "n_train": 0,
+        "n_test": n,
+        "metrics": {
+            "relative_l2": {
+                "all": {
+                    "mean": data_setting[0]["relative_l2"] if data_setting else float("nan"),
+                    "std": float("nan"),
+                    "median": float("nan"),
+                    "max": float("nan"),
+                }
+            }
+        },
+    }

@@ -1,0 +1,56 @@
+"""Thread counts: cores this process may use, cores idle now, limits that are given back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from pdeml import _threads
+
+
+def test_available_cores_follows_the_override(monkeypatch):
+    monkeypatch.setenv(_threads.THREADS_ENV, "3")
+    assert _threads.available_cores() == 3
+    assert _threads.idle_cores() == 3  # the override is taken as it is
+    monkeypatch.setenv(_threads.THREADS_ENV, "zero")
+    with pytest.raises(ValueError, match=_threads.THREADS_ENV):
+        _threads.available_cores()
+
+
+def test_threads_per_worker_share_the_cores():
+    assert _threads.threads_per_worker(2, cores=6) == 3
+    assert _threads.threads_per_worker(8, cores=2) == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_idle_cores_sees_a_spinning_process(monkeypatch):
+    monkeypatch.delenv(_threads.THREADS_ENV, raising=False)
+    monkeypatch.setattr(_threads, "available_cores", lambda: 64)
+    quiet = _threads.idle_cores()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # let it start spinning
+        busy = _threads.idle_cores()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    # Other work on the machine can only lower both readings, and the spinner is
+    # runnable at every reading: it takes at least one core from the busy one.
+    assert busy <= quiet - 1 or busy == 1
+
+
+def test_limited_threads_gives_the_callers_settings_back():
+    before = torch.get_num_threads()
+    with _threads.limited_threads(1) as used:
+        assert used == 1 and torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    torch.set_num_threads(1)
+    try:
+        with _threads.limited_threads(8) as used:  # never raises a lower count
+            assert used == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
