@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pdeml._signals import ignore_sigint_from_now
 from pdeml.cli.commands import (
     Diverged,
     cmd_generate,
@@ -226,3 +227,14 @@ def _report(error: BaseException | str, status: int) -> int:
         message = " ".join(str(error).split()) or type(error).__name__
     print(f"pdeml: error: {message}", file=sys.stderr)
     return status
+
+
+def run() -> None:
+    """The ``pdeml`` console command: :func:`main`, then exit with its status.
+
+    Once the command has answered, a late Ctrl-C (during the interpreter's shutdown) is
+    ignored instead of printing a traceback after the one-line message.
+    """
+    status = main()
+    ignore_sigint_from_now()
+    sys.exit(status)

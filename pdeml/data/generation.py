@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from pdeml._signals import children_ignore_sigint
 from pdeml._threads import (
     available_cores,
     idle_cores,
@@ -491,19 +492,26 @@ def _run_pool(
         initargs=(threads_per_worker(workers, cores), type(problem).__module__),
     )
     pending: set[Future] = set()
+
+    def submit_more() -> None:
+        while queue and len(pending) < 2 * workers:
+            start = queue.pop(0)
+            pending.add(
+                pool.submit(solve_chunk, *args, start, start + sizes[start], dtype, str(folder))
+            )
+
     try:
         with _main_module_hidden(problem):
-            while queue or pending:
-                while queue and len(pending) < 2 * workers:
-                    start = queue.pop(0)
-                    future = pool.submit(
-                        solve_chunk, *args, start, start + sizes[start], dtype, str(folder)
-                    )
-                    pending.add(future)
+            # The pool starts its processes on these first submissions: they inherit an
+            # ignored SIGINT, so a Ctrl-C while they still import is not theirs to report.
+            with children_ignore_sigint():
+                submit_more()
+            while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     start, _ = future.result()
                     bar.update(sizes[start])
+                submit_more()
     except BaseException:
         # Interrupted or failed: stop at once instead of waiting for the running chunks
         # (a chunk is written under a temporary name and renamed, so killing a worker

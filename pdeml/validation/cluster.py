@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from pdeml._json import write_json
+from pdeml._signals import children_ignore_sigint
 from pdeml._threads import available_cores, threads_per_worker
 from pdeml.validation.entry import run_entry
 from pdeml.validation.records import ENTRIES
@@ -190,25 +189,6 @@ def _silence_worker_logs() -> None:
         logger.setLevel(logging.CRITICAL + 1)
 
 
-@contextlib.contextmanager
-def _children_ignore_sigint() -> Iterator[None]:
-    """Processes started inside ignore SIGINT (Ctrl-C); this one gets it back after.
-
-    Ctrl-C reaches every process of the terminal's process group: local Dask workers
-    would each die with a traceback of their own. An ignored SIGINT is inherited through
-    fork and exec, and Python keeps it ignored, so the workers leave Ctrl-C to this
-    process, which closes the cluster. (A Ctrl-C while the workers start is lost.)
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def close_quietly(client: Any, cluster: Any) -> None:
     """Close the client, then the cluster it talks to, quietly and within timeouts."""
     with _quiet_distributed():
@@ -252,7 +232,7 @@ def execute(specs: list[dict[str, Any]], workers: int, progress: bool, client: A
         environ = worker_environ(int(specs[0].get("threads") or threads_per_worker(workers)))
         with (
             dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
-            _children_ignore_sigint(),
+            children_ignore_sigint(),
         ):
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None

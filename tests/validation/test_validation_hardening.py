@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import pdeml
 from pdeml._json import write_json
+from pdeml._signals import children_ignore_sigint
 from pdeml.cli import main
 from pdeml.problems import Darcy2D
 from pdeml.validation import cluster, records, runner
@@ -263,7 +264,7 @@ def test_local_workers_leave_ctrl_c_to_the_runner():
     import signal
 
     before = signal.getsignal(signal.SIGINT)
-    with cluster._children_ignore_sigint():
+    with children_ignore_sigint():
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
     assert signal.getsignal(signal.SIGINT) is before
     try:
