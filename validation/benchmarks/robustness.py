@@ -94,7 +94,10 @@ def main() -> int:
             "0.5 s and the uninterrupted duration, checks the exit (SIGINT: out within 30 s, "
             "no traceback) and the output path (nothing, or a complete result equal to the "
             "reference), then runs the same command again (`train` with `--resume`) and "
-            "checks that it succeeds with the reference output and leaves no temporary file.\n"
+            "checks that it succeeds with the reference output and leaves no temporary file. "
+            "A trial that neither finished before the signal nor was resumed found the output "
+            "already complete at its final path (written before the signal arrived, then "
+            "compared with the reference): nothing was left to resume.\n"
         )
         trial_rows = []
         for command in COMMANDS:
