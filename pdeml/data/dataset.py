@@ -11,6 +11,7 @@ import numpy as np
 
 from pdeml.data.store import SAMPLE_DIM, read_attrs
 from pdeml.problems.base import Problem
+from pdeml.problems.checks import nonfinite_samples
 
 if TYPE_CHECKING:
     import torch
@@ -204,9 +205,9 @@ class Dataset:
             block = max(1, CHECK_BLOCK_BYTES // per_sample)
             for begin in range(0, n, block):
                 values = np.asarray(var.isel({SAMPLE_DIM: slice(begin, begin + block)}).values)
-                finite = np.isfinite(values.reshape(values.shape[0], -1)).all(axis=1)
-                if not finite.all():
-                    first = begin + int(np.argmin(finite))
+                found = nonfinite_samples(values)
+                if found is not None:
+                    first = begin + found[1]
                     raise ValueError(
                         f"{where}: field {name!r} holds NaN or infinite values, the first in "
                         f"sample {first} (of {n}); expected finite values"

@@ -180,18 +180,28 @@ def numeric_array(value: Any, label: str) -> np.ndarray:
     )
 
 
+def nonfinite_samples(array: np.ndarray) -> tuple[int, int] | None:
+    """``(count, first)`` of the samples (leading axis) holding NaN or infinite values, or
+    None when every value is finite. Integer arrays cannot hold either."""
+    array = np.asarray(array)
+    if array.size == 0 or array.dtype.kind not in "fc":
+        return None
+    bad = ~np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1)
+    if not bad.any():
+        return None
+    return int(bad.sum()), int(np.argmax(bad))
+
+
 def check_values(array: np.ndarray, label: str) -> None:
     """Refuse non-finite values and values beyond float32, naming the first bad sample."""
     if array.size == 0:
         return
-    finite = np.isfinite(array)
-    if not finite.all():
-        per_sample = finite.reshape(array.shape[0], -1).all(axis=1)
-        sample = int(np.flatnonzero(~per_sample)[0])
-        bad = int(array.size - np.count_nonzero(finite))
+    found = nonfinite_samples(array)
+    if found is not None:
+        count, sample = found
         raise ValueError(
-            f"{label}: contains {bad} NaN or infinite values (first in sample {sample}); "
-            "expected finite values"
+            f"{label}: {count} sample(s) hold NaN or infinite values (the first is sample "
+            f"{sample}); expected finite values"
         )
     too_large = np.abs(array) > FLOAT32_MAX
     if too_large.any():

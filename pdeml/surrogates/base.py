@@ -18,6 +18,7 @@ import numpy as np
 from pdeml._json import read_json_object
 from pdeml._version import __version__
 from pdeml.problems.base import Problem
+from pdeml.problems.checks import nonfinite_samples
 from pdeml.solvers.base import Solver
 
 _REGISTRY: dict[str, type[Surrogate]] = {}
@@ -68,14 +69,11 @@ def check_finite_fields(
     """Refuse NaN or infinite values in already loaded fields (sample axis first)."""
     where = f" of {path}" if path else ""
     for name, array in fields.items():
-        array = np.asarray(array)
-        if array.dtype.kind not in "fc" or not array.size:
-            continue
-        bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-        if bad.any():
+        found = nonfinite_samples(array)
+        if found is not None:
             raise ValueError(
                 f"{argument}: {role} field {name!r}{where} holds NaN or infinite values in "
-                f"{int(bad.sum())} sample(s), the first at position {int(np.argmax(bad))}; "
+                f"{found[0]} sample(s), the first at position {found[1]}; "
                 "remove or fix those samples"
             )
 

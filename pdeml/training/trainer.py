@@ -33,7 +33,6 @@ from pdeml._threads import idle_cores, limited_threads
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 from pdeml.training.config import (
     TrainerConfig,
-    cap_threads,
     check_device,
     default_device,
 )
@@ -135,7 +134,6 @@ class Trainer:
         _check_finite(train, "train")
         if valid is not None:
             _check_finite(valid, "valid")
-        cap_threads()
         # Threads beside work that keeps a core busy wait for it at every step: train with
         # the cores that are idle now, and give the caller's settings back afterwards.
         with limited_threads(idle_cores()):

@@ -261,15 +261,29 @@ def test_option_types_are_checked(kwargs, match):
         TrainerConfig(**kwargs)
 
 
-def test_fit_caps_torch_threads_at_the_available_cores(monkeypatch):
+def test_fit_trains_within_the_idle_cores_and_gives_the_threads_back(monkeypatch):
+    seen = []
+
+    class Recording(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return self.model(x)
+
     before = torch.get_num_threads()
     try:
         monkeypatch.setenv("PDEML_NUM_THREADS", "1")
         torch.set_num_threads(2)
-        Trainer(config(epochs=1)).fit(toy_model(), relative_lp, toy_data())
-        assert torch.get_num_threads() == 1
+        Trainer(config(epochs=1)).fit(Recording(toy_model()), relative_lp, toy_data())
+        assert set(seen) == {1}  # trained within the cores it was given
+        assert torch.get_num_threads() == 2  # the caller's setting is back
+        seen.clear()
+        torch.set_num_threads(1)
         monkeypatch.setenv("PDEML_NUM_THREADS", "2")
-        Trainer(config(epochs=1)).fit(toy_model(), relative_lp, toy_data())
-        assert torch.get_num_threads() == 1  # a smaller count the user set is kept
+        Trainer(config(epochs=1)).fit(Recording(toy_model()), relative_lp, toy_data())
+        assert set(seen) == {1}  # a smaller count the user set is kept
     finally:
         torch.set_num_threads(before)
