@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pdeml._json import read_json_object
+from pdeml.data.store import existing_ancestor, name_max
 
 #: Files a run folder may hold (written by ``pdeml train``); ``--overwrite`` removes only these.
 RUN_FILES = frozenset(
@@ -24,8 +25,6 @@ RUN_FILES = frozenset(
 )
 #: Where ``pdeml train`` records which file and samples it trained on (for ``predict``).
 TRAINING_RECORD = "training_data.json"
-#: Longest file or folder name most file systems allow (bytes).
-NAME_MAX = 255
 
 
 def shown(path: Path) -> str:
@@ -37,17 +36,16 @@ def shown(path: Path) -> str:
 def check_out_path(out: Path, option: str = "--out") -> None:
     """Refuse an output path no file system can hold, before any work is done: a name
     longer than the file system allows, or a file where a folder must be."""
+    folder = existing_ancestor(out)
+    if not folder.is_dir():
+        raise ValueError(f"{option} {shown(out)}: {shown(folder)} is a file, not a folder")
+    limit = name_max(folder)
     for part in out.parts:
-        if len(os.fsencode(part)) > NAME_MAX:
+        if len(os.fsencode(part)) > limit:
             raise ValueError(
                 f"{option} {shown(out)}: the name {part[:24]!r}... is "
-                f"{len(os.fsencode(part))} bytes long; file systems allow at most {NAME_MAX}"
+                f"{len(os.fsencode(part))} bytes long; this file system allows at most {limit}"
             )
-    for parent in out.absolute().parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"{option} {shown(out)}: {shown(parent)} is a file, not a folder")
-            break
 
 
 def check_out_file(out: Path, overwrite: bool, inputs: dict[str, Path]) -> None:

@@ -55,7 +55,7 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def _existing_ancestor(path: Path) -> Path:
+def existing_ancestor(path: Path) -> Path:
     """The nearest folder above ``path`` that exists (the one whose limits apply)."""
     parent = path.absolute().parent
     while not _exists(parent) and parent != parent.parent:
@@ -63,7 +63,8 @@ def _existing_ancestor(path: Path) -> Path:
     return parent
 
 
-def _name_max(folder: Path) -> int:
+def name_max(folder: Path) -> int:
+    """Longest file name (bytes) the file system of ``folder`` allows (255 if unknown)."""
     try:
         return int(os.pathconf(folder, "PC_NAME_MAX"))
     except (OSError, ValueError, AttributeError):  # no pathconf (Windows) or no such limit
@@ -115,21 +116,21 @@ def check_output_path(path: Any, argument: str = "path") -> Path:
             f"{str(path / 'dataset.h5')!r}"
         )
     # A file where a folder is needed ("results.txt/data.h5").
-    folder = _existing_ancestor(path)
+    folder = existing_ancestor(path)
     if not folder.is_dir():
         raise ValueError(
             f"{argument} {_short(text)}: {str(folder)!r} is a file, not a folder; choose a "
             "path inside a folder"
         )
-    name_max = _name_max(folder)
+    longest = name_max(folder)
     for part in path.absolute().parts[1:]:
         # pdeml also writes "<name>.partial" and "<name>.tmp" beside the file.
-        allowed = name_max - (len(_LONGEST_SUFFIX) if part == path.name else 0)
+        allowed = longest - (len(_LONGEST_SUFFIX) if part == path.name else 0)
         size = len(os.fsencode(part))
         if size > allowed:
             raise ValueError(
                 f"{argument} {_short(text)}: the name {_short(part)} has {size} bytes; "
-                f"at most {allowed} are allowed here (the file system allows {name_max}, "
+                f"at most {allowed} are allowed here (the file system allows {longest}, "
                 "and pdeml adds suffixes such as '.partial' for temporary names)"
             )
     if path.is_dir():
@@ -160,7 +161,7 @@ def field_values_per_sample(problem: Problem, resolution: int | None = None) -> 
 
 def check_disk(path: Path, needed: int, what: str) -> None:
     """Refuse with ``ValueError`` when the folder of ``path`` lacks ``needed`` free bytes."""
-    folder = _existing_ancestor(path)
+    folder = existing_ancestor(path)
     try:
         free = shutil.disk_usage(folder).free
     except OSError:
