@@ -28,42 +28,31 @@ import numpy as np
 import torch
 
 from pdeml._version import __version__
+from pdeml.registry import Registry
 
 if TYPE_CHECKING:
     from pdeml.problems.lorenz96 import Lorenz96
 
-_REGISTRY: dict[str, type[Closure]] = {}
+_REGISTRY: Registry[type[Closure]] = Registry("closure", builtins="pdeml.closures")
 CONFIG = "closure.json"
 WEIGHTS = "weights.pt"
 
 
 def register_closure(cls: type[Closure]) -> type[Closure]:
     """Class decorator: make a closure constructible by its ``name``."""
-    if not getattr(cls, "name", None):
-        raise TypeError(f"{cls.__name__} must set a class attribute 'name' to be registered")
-    _REGISTRY[cls.name] = cls
-    return cls
+    return _REGISTRY.register(cls)
 
 
 def available_closures() -> list[str]:
     """Names of the registered closures, sorted."""
-    import pdeml.closures  # noqa: F401  (registers the built-in closures)
-
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def closure_class(name: str) -> type[Closure]:
     """The closure class registered as ``name`` (``ValueError`` lists the known ones)."""
-    import pdeml.closures  # noqa: F401
-
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown closure {name!r}; expected one of: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+    return _REGISTRY.get(name)
 
 
 def make_closure(name: str, **hyperparameters: Any) -> Closure:

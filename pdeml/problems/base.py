@@ -22,20 +22,18 @@ from pdeml.problems.checks import (
     grid_points,
     numeric_array,
 )
+from pdeml.registry import Registry
 
 if TYPE_CHECKING:
     from pdeml.problems.physics import PDEResidual
     from pdeml.solvers.base import Solver
 
-_REGISTRY: dict[str, type[Problem]] = {}
+_REGISTRY: Registry[type[Problem]] = Registry("problem", builtins="pdeml.problems")
 
 
 def register_problem(cls: type[Problem]) -> type[Problem]:
     """Class decorator: make a problem known by its ``name`` to presets and datasets."""
-    if not getattr(cls, "name", None):
-        raise TypeError(f"{cls.__name__} must set a class attribute 'name' to be registered")
-    _REGISTRY[cls.name] = cls
-    return cls
+    return _REGISTRY.register(cls)
 
 
 def problem_class(name: str) -> type[Problem]:
@@ -46,21 +44,12 @@ def problem_class(name: str) -> type[Problem]:
     ValueError
         If no problem of that name is registered; the message lists the known names.
     """
-    # Importing the package registers the built-in problems.
-    import pdeml.problems  # noqa: F401
-
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ValueError(f"unknown problem {name!r}; expected one of: {known}") from None
+    return _REGISTRY.get(name)
 
 
 def available_problems() -> list[str]:
     """Names of all registered problems, sorted."""
-    import pdeml.problems  # noqa: F401
-
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:

@@ -19,9 +19,10 @@ from pdeml._json import read_json_object
 from pdeml._version import __version__
 from pdeml.problems.base import Problem
 from pdeml.problems.checks import nonfinite_samples
+from pdeml.registry import Registry
 from pdeml.solvers.base import Solver
 
-_REGISTRY: dict[str, type[Surrogate]] = {}
+_REGISTRY: Registry[type[Surrogate]] = Registry("surrogate", builtins="pdeml.surrogates")
 CONFIG = "config.json"
 #: Most trainable parameters a surrogate may ask for: with gradients and Adam's two
 #: moments that is about 8 GB of float32 state. Checked before anything is allocated, so
@@ -80,29 +81,17 @@ def check_finite_fields(
 
 def register_surrogate(cls: type[Surrogate]) -> type[Surrogate]:
     """Class decorator: make a surrogate constructible by its ``name``."""
-    if not getattr(cls, "name", None):
-        raise TypeError(f"{cls.__name__} must set a class attribute 'name' to be registered")
-    _REGISTRY[cls.name] = cls
-    return cls
+    return _REGISTRY.register(cls)
 
 
 def available_surrogates() -> list[str]:
     """Names of the registered surrogates, sorted."""
-    import pdeml.surrogates  # noqa: F401  (registers the built-in surrogates)
-
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def surrogate_class(name: str) -> type[Surrogate]:
     """The surrogate class registered as ``name`` (``ValueError`` lists the known ones)."""
-    import pdeml.surrogates  # noqa: F401
-
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown surrogate {name!r}; expected one of: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+    return _REGISTRY.get(name)
 
 
 def make_surrogate(name: str, problem: Problem, **hyperparameters: Any) -> Surrogate:
