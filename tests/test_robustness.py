@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from pdeml.testing.cases import all_cases
 from pdeml.testing.fixtures import build_fixtures
 from pdeml.testing.fuzz import mentions_found, run_cases
-from pdeml.testing.fuzz_cases import all_cases
 from pdeml.testing.kills import COMMANDS, run_trials
 
 

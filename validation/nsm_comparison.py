@@ -47,6 +47,7 @@ from pdeml.problems import Burgers1D, Darcy2D, Poisson2D
 from pdeml.problems.navier_stokes import NavierStokes2D
 from pdeml.surrogates.nsm import NSMSurrogate
 from pdeml.validation.metrics import relative_l2
+from pdeml.validation.speedup import LOWER_BOUND, equal_accuracy_setting
 
 #: The models trained with a PINN-type (collocation) loss, the NSM's baselines.
 PINN_LOSS_BASELINES = ("nsm-collocation", "fno-pinn")
@@ -295,11 +296,14 @@ def speed_at_equal_accuracy(results, costs, sweep):
     for label, error in results.items():
         if label in PINN_LOSS_BASELINES:
             continue
-        matching = [row for row in sweep if np.isfinite(row[2]) and row[2] <= error]
-        if not matching:
+        ladder = [
+            {"relative_l2": row[2], "seconds_per_sample": row[3], "row": row} for row in sweep
+        ]
+        setting, bound = equal_accuracy_setting(error, ladder)
+        if setting is None or bound == LOWER_BOUND:
             lines.append(f"* {label} ({error:.1e}): no setting in the sweep is this accurate")
             continue
-        n, dt, err, sec = min(matching, key=lambda row: row[3])
+        n, dt, err, sec = setting["row"]
         setting = f"grid {n}" + (f", dt {dt:g}" if dt else "")
         lines.append(
             f"* {label} ({error:.1e}): {setting} ({err:.1e}) at {sec:.1e} s/sample; "

@@ -68,16 +68,3 @@ class Case:
     @property
     def group(self) -> str:
         return self.id.split("/", 1)[0]
-
-
-def all_cases() -> list[Case]:
-    """Every robustness case, in a fixed order; ids are unique."""
-    from pdeml.testing.cases_api import api_cases
-    from pdeml.testing.cases_cli import cli_cases
-
-    cases = cli_cases() + api_cases()
-    ids = [c.id for c in cases]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise AssertionError(f"duplicate robustness case ids: {sorted(duplicates)}")
-    return cases

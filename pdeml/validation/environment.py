@@ -16,27 +16,21 @@ from typing import Any
 from pdeml._version import __version__
 
 
+def _git(*args: str) -> str:
+    """The output of a git command run in the package's folder (its checkout, if any)."""
+    here = Path(__file__).resolve().parent
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, check=True, cwd=here
+    ).stdout
+
+
 def environment() -> dict[str, Any]:
     """pdeml version, commit, machine and device, for the report."""
     import torch
 
     try:
-        here = Path(__file__).resolve().parent
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
-        ).stdout
-        if dirty.strip():
+        commit = _git("rev-parse", "--short", "HEAD").strip()
+        if _git("status", "--porcelain", "--untracked-files=no").strip():
             commit += " (with uncommitted changes)"
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"

@@ -34,44 +34,11 @@ from pdeml.validation.cluster import (
 from pdeml.validation.entry import dataset_path
 from pdeml.validation.environment import environment
 from pdeml.validation.records import ENTRIES, number, spec_fingerprint
+from pdeml.validation.speedup import speedup_at_equal_accuracy
 from pdeml.validation.suite import Suite, load_suite
 
 
 # -- the whole suite ------------------------------------------------------------------------
-def speedup_at_equal_accuracy(
-    error: float, seconds: float, ladder: list[dict[str, float]]
-) -> tuple[float | None, str]:
-    """Time of the cheapest ladder setting at least as accurate as ``error``, over ``seconds``.
-
-    Returns the ratio and a note: ``"≤"`` when even the coarsest setting is more accurate
-    (a cheaper setting might match, so the ratio is an upper bound), ``"≥"`` when no
-    setting is as accurate (the ratio to the most accurate setting is a lower bound).
-    """
-    # Ladder points read back from JSON hold None where the solver's error was NaN.
-    ladder = [
-        p
-        for p in ladder
-        if np.isfinite(number(p.get("relative_l2")))
-        and np.isfinite(number(p.get("seconds_per_sample")))
-    ]
-    if not ladder or not seconds or not np.isfinite(error):
-        return None, ""
-    good = [p for p in ladder if p["relative_l2"] <= error]
-    if good:
-        cheapest = min(good, key=lambda p: p["seconds_per_sample"])
-        coarsest = min(ladder, key=lambda p: p["seconds_per_sample"])
-        note = (
-            "≤ (upper bound: the coarsest setting is already as accurate)"
-            if (cheapest is coarsest)
-            else ""
-        )
-        return cheapest["seconds_per_sample"] / seconds, note
-    best = min(ladder, key=lambda p: p["relative_l2"])
-    return best["seconds_per_sample"] / seconds, (
-        "≥ (lower bound: the surrogate beats every setting; ratio to the most accurate)"
-    )
-
-
 def _specs(suite: Suite, out: Path, paths: dict[str, Path]) -> list[dict[str, Any]]:
     specs = []
     for case in suite.problems:

@@ -10,7 +10,7 @@ import xarray as xr
 import pdeml
 from pdeml.cli import main
 from pdeml.validation import cluster
-from pdeml.validation.runner import speedup_at_equal_accuracy
+from pdeml.validation.speedup import speedup_at_equal_accuracy
 from pdeml.validation.suite import load_suite
 
 

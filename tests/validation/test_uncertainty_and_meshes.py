@@ -162,10 +162,9 @@ def suite_dict(tmp_path, goal=None, surrogates=None):
                     "rings": 4,
                     "shape_modes": 3,
                     "field_modes": 3,
-                    "restarts": 1,
-                    "max_iter": 5,
                     "n_samples": 16,
                 },
+                "training": {"restarts": 1, "max_iter": 5},
                 "goal": goal or {},
             }
         ],

@@ -35,9 +35,9 @@ def main() -> int:
     parser.add_argument("--out", default="robustness", help="report name under reports/")
     args = parser.parse_args()
 
+    from pdeml.testing.cases import all_cases
     from pdeml.testing.fixtures import build_fixtures
     from pdeml.testing.fuzz import FAILURES, run_cases, summarize
-    from pdeml.testing.fuzz_cases import all_cases
     from pdeml.testing.kills import COMMANDS, run_trials
 
     mode = "inprocess" if args.quick else "subprocess"

@@ -11,7 +11,7 @@ Cases: Darcy (coefficient to pressure, zero Dirichlet boundary) and Navier–Sto
   epochs, batch 20, 12 modes and width 32 (paper: 500 epochs, step 100).
 
 Both see the same training and test samples, which are the same files
-``validation/reproduce_fno.py`` generates (same preset, overrides, count and seed). The
+``validation/studies/reproduce_fno.py`` generates (same preset, overrides, count and seed). The
 table lists relative L2 and relative H1 on the test set (mean and standard deviation over
 samples), trainable parameters, seconds per training epoch (median over epochs, robust to
 other jobs on a shared machine), and inference milliseconds per test sample (batched, after
@@ -24,7 +24,7 @@ meant for a GPU.
 
 Run::
 
-    python validation/compare_mgno_fno.py --size quick [--cases darcy ns]
+    python validation/studies/compare_mgno_fno.py --size quick [--cases darcy ns]
 
 It prints the table and writes ``validation/reports/mgno_vs_fno_<size>.md``.
 """
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -41,11 +40,12 @@ from typing import Any
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-import _report
-
 import pdeml
 from pdeml.validation.metrics import relative_h1, relative_l2
+from pdeml.validation.provenance import header, markdown_table, write_markdown
+
+#: The repository's committed reports.
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 PRESETS = {"darcy": "darcy", "ns": "navier_stokes"}
 #: The papers' figures on Darcy (relative L2, relative H1); FNO's H1 is not published.
@@ -86,7 +86,7 @@ CASES: dict[str, dict[str, dict[str, Any]]] = {
             "n_test": 50,
             # A short run wants a higher one-cycle peak than the paper's 5e-4 for 500 epochs.
             "mgno": ({"channels": 24, "layers": 4}, {**MGNO_TRAIN, "lr": 2e-3, "epochs": 40}),
-            # The FNO reproduction's quick recipe (validation/reproduce_fno.py).
+            # The FNO reproduction's quick recipe (validation/studies/reproduce_fno.py).
             "fno": ({"modes": 12, "width": 32}, {**FNO_TRAIN, "epochs": 60, "step_size": 15}),
         },
         "ns": {
@@ -208,8 +208,8 @@ def main() -> None:
         for name in args.models:
             print(f"training {name} on {case} ...", flush=True)
             rows.append(evaluate(name, case, args.size, train, test, args.device))
-            print(_report.markdown_table(rows[-1:]), flush=True)
-    text = _report.header(f"MgNO vs FNO on the same data ({args.size} size)")
+            print(markdown_table(rows[-1:]), flush=True)
+    text = header(f"MgNO vs FNO on the same data ({args.size} size)")
     text += (
         "\nEach model with its own paper's recipe (MgNO: H1 loss, one-cycle, batch 8; "
         "FNO: L2 loss, step schedule, batch 20); errors on the test set, mean and standard "
@@ -218,10 +218,10 @@ def main() -> None:
         "(`--models fno-h1` trains the FNO on it too), and equal epochs are not equal "
         "time: compare s/epoch.\n\n"
     )
-    text += _report.markdown_table(rows)
+    text += markdown_table(rows)
     print(text)
     if not args.no_report:
-        print("wrote", _report.write_report(f"mgno_vs_fno_{args.size}", text))
+        print("wrote", write_markdown(REPORTS, f"mgno_vs_fno_{args.size}", text))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +21,32 @@ def _quiet(function: Callable) -> Callable:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+def _per_sample(*names: str) -> Callable[[Callable], Callable]:
+    """Make a per-sample metric quiet (see :func:`_quiet`) and give it checked arrays.
+
+    The arguments ``names`` reach the metric as float64 arrays of one shape with a sample
+    axis (:func:`_as_arrays`), a variance ``var`` checked non-negative, so each metric
+    states its formula and not the checks.
+    """
+
+    def decorate(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+                arrays = _as_arrays(names, *(bound.arguments[name] for name in names))
+                bound.arguments.update(zip(names, arrays))
+                if "var" in names:
+                    _check_variance(bound.arguments["var"])
+                return function(*bound.args, **bound.kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def _as_arrays(names: Sequence[str], *arrays: ArrayLike) -> list[np.ndarray]:
@@ -78,4 +105,12 @@ def _check_variance(var: np.ndarray) -> None:
         raise ValueError(f"var must be non-negative, got a minimum of {np.nanmin(var)!r}")
 
 
-# -- deterministic errors -------------------------------------------------------------------
+def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...], name: str) -> np.ndarray:
+    if mask is None:
+        return np.ones(shape, dtype=bool)
+    keep = np.asarray(mask)
+    if keep.dtype != bool or keep.shape != shape:
+        raise ValueError(
+            f"{name} must be a boolean array of shape {shape}, got {keep.dtype} {keep.shape}"
+        )
+    return keep

@@ -11,7 +11,7 @@ runs end to end.
 
 Run::
 
-    python validation/reproduce_fno.py --size quick [--cases burgers darcy ns2d ns3d]
+    python validation/studies/reproduce_fno.py --size quick [--cases burgers darcy ns2d ns3d]
 
 It prints a table and writes ``validation/reports/fno_reproduction_<size>.md``.
 """
@@ -19,19 +19,19 @@ It prints a table and writes ``validation/reports/fno_reproduction_<size>.md``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-import _report
-
 import pdeml
+from pdeml.validation.provenance import header, markdown_table, write_markdown
 
 PAPER = {"burgers": 0.0160, "darcy": 0.0108, "ns2d": 0.0128, "ns3d": 0.0086}
+
+#: The repository's committed reports.
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 # problem overrides, n_train, n_test, surrogate hyperparameters, training options
 CASES = {
@@ -182,12 +182,12 @@ def main() -> None:
     for case in cases:
         print(f"running {case} ...", flush=True)
         rows.append(run_case(args.size, case, args.data, args.device))
-        print(_report.markdown_table(rows[-1:]), flush=True)
-    text = _report.header(f"FNO reproduction on pdeml-generated data ({args.size} size)")
-    text += "\n" + _report.markdown_table(rows)
+        print(markdown_table(rows[-1:]), flush=True)
+    text = header(f"FNO reproduction on pdeml-generated data ({args.size} size)")
+    text += "\n" + markdown_table(rows)
     print(text)
     if not args.no_report:
-        print("wrote", _report.write_report(f"fno_reproduction_{args.size}", text))
+        print("wrote", write_markdown(REPORTS, f"fno_reproduction_{args.size}", text))
 
 
 if __name__ == "__main__":
