@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pdeml._checks import nonfinite_samples
 from pdeml.data.store import SAMPLE_DIM, read_attrs
 from pdeml.problems.base import Problem
-from pdeml.problems.checks import nonfinite_samples
 
 if TYPE_CHECKING:
     import torch

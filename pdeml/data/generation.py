@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from pdeml._checks import check_count, check_memory, check_seed
 from pdeml._signals import children_ignore_sigint
 from pdeml._threads import (
     available_cores,
@@ -47,7 +48,6 @@ from pdeml.data.store import (
     write_dataset,
 )
 from pdeml.problems.base import Problem
-from pdeml.problems.checks import check_count, check_memory, check_seed
 
 MANIFEST = "manifest.json"
 

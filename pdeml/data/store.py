@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from pdeml._checks import format_bytes
 from pdeml._version import __version__
 from pdeml.problems.base import Problem
-from pdeml.problems.checks import format_bytes
 
 ATTR_PREFIX = "pdeml_"
 SAMPLE_DIM = "sample"

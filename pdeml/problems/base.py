@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pdeml.problems.checks import (
+from pdeml._checks import (
     check_count,
     check_memory,
     check_values,
@@ -25,8 +25,11 @@ from pdeml.problems.checks import (
 from pdeml.registry import Registry
 
 if TYPE_CHECKING:
-    from pdeml.problems.physics import PDEResidual
+    from pdeml.problems.residual import PDEResidual
     from pdeml.solvers.base import Solver
+
+#: Declared fields of a problem: name -> dimension names without the sample axis.
+Fields = dict[str, tuple[str, ...]]
 
 _REGISTRY: Registry[type[Problem]] = Registry("problem", builtins="pdeml.problems")
 
@@ -122,19 +125,28 @@ class Problem:
     def validate(self) -> None:
         """Check the parameters; raise ``ValueError`` naming the first bad field."""
 
+    #: The fields, name -> dimension names without the sample axis, in order; the three
+    #: members below read them (a problem may override those instead).
+    INPUTS: ClassVar[Fields] = {}
+    OUTPUTS: ClassVar[Fields] = {}
+    #: Whether ``sample_inputs`` draws at random (False: one fixed instance, seed unused).
+    RANDOM_INPUTS: ClassVar[bool] = True
+
     @property
     def input_names(self) -> tuple[str, ...]:
         """Names of the input fields, in order."""
-        raise NotImplementedError
+        return tuple(self.INPUTS)
 
     @property
     def output_names(self) -> tuple[str, ...]:
         """Names of the output fields, in order."""
-        raise NotImplementedError
+        return tuple(self.OUTPUTS)
 
     def field_dims(self, name: str) -> tuple[str, ...]:
         """Dimension names of field ``name`` without the sample axis, e.g. ``("x", "y")``."""
-        raise NotImplementedError
+        if name not in self.field_names:
+            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
+        return {**self.INPUTS, **self.OUTPUTS}[name]
 
     def coords(self, resolution: int | None = None) -> dict[str, np.ndarray]:
         """Coordinates of every dimension used by the fields at ``resolution``."""
@@ -231,7 +243,7 @@ class Problem:
 
         Returns
         -------
-        pdeml.problems.physics.PDEResidual
+        pdeml.problems.residual.PDEResidual
             Domain, residual, boundary and initial mismatch, collocation sampling.
 
         Raises

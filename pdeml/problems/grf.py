@@ -21,18 +21,41 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pdeml.problems.checks import require_int, require_positive
-
-
-def _check_parameters(owner: str, sigma: float, tau: float, gamma: float, n_modes: int) -> None:
-    require_positive(owner, "sigma", sigma)
-    require_positive(owner, "tau", tau, allow_zero=True)
-    require_positive(owner, "gamma", gamma)
-    require_int(owner, "n_modes", n_modes, 2)
+from pdeml._checks import require_int, require_positive
 
 
 @dataclasses.dataclass(frozen=True)
-class PeriodicGRF:
+class _GaussianField:
+    """Parameters, their checks and sampling shared by the two families."""
+
+    dim: int
+    sigma: float
+    tau: float
+    gamma: float
+    n_modes: int
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        if self.dim not in (1, 2):
+            raise ValueError(f"{owner}: dim must be 1 or 2, got {self.dim!r}")
+        require_positive(owner, "sigma", self.sigma)
+        require_positive(owner, "tau", self.tau, allow_zero=True)
+        require_positive(owner, "gamma", self.gamma)
+        require_int(owner, "n_modes", self.n_modes, 2)
+
+    def coefficients(self, seeds: Sequence[np.random.Generator]) -> np.ndarray:
+        raise NotImplementedError
+
+    def evaluate(self, coefficients: np.ndarray, resolution: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def sample(self, seeds: Sequence[np.random.Generator], resolution: int) -> np.ndarray:
+        """One field per generator on the grid of ``resolution`` points per direction."""
+        return self.evaluate(self.coefficients(seeds), resolution)
+
+
+@dataclasses.dataclass(frozen=True)
+class PeriodicGRF(_GaussianField):
     """Periodic Gaussian random field on ``[0, 1)^dim`` with covariance σ²(−Δ+τ²I)^(−γ).
 
     Parameters
@@ -54,17 +77,6 @@ class PeriodicGRF:
     halves the variance of each mode and the √2 restores it, which is the recipe of the FNO
     paper's data generator.
     """
-
-    dim: int
-    sigma: float
-    tau: float
-    gamma: float
-    n_modes: int
-
-    def __post_init__(self) -> None:
-        if self.dim not in (1, 2):
-            raise ValueError(f"PeriodicGRF: dim must be 1 or 2, got {self.dim!r}")
-        _check_parameters("PeriodicGRF", self.sigma, self.tau, self.gamma, self.n_modes)
 
     def wavenumbers(self) -> list[np.ndarray]:
         """Integer wavenumbers per direction, in numpy FFT order, length ``n_modes``."""
@@ -119,13 +131,9 @@ class PeriodicGRF:
         stride = grid // resolution
         return np.ascontiguousarray(field[(slice(None), *([slice(None, None, stride)] * self.dim))])
 
-    def sample(self, seeds: Sequence[np.random.Generator], resolution: int) -> np.ndarray:
-        """One field per generator on the grid of ``resolution`` points per direction."""
-        return self.evaluate(self.coefficients(seeds), resolution)
-
 
 @dataclasses.dataclass(frozen=True)
-class NeumannGRF:
+class NeumannGRF(_GaussianField):
     """Zero-Neumann Gaussian random field on ``[0, 1]^dim``, covariance σ²(−Δ+τ²I)^(−γ).
 
     The field is ``Σ_k σ (π²|k|² + τ²)^(−γ/2) ξ_k e_k(x)`` with ``ξ_k ~ N(0, 1)`` and the
@@ -133,17 +141,6 @@ class NeumannGRF:
     ``c_0 = 1``, ``c_{k>0} = √2``, for ``k_d = 0 .. n_modes - 1`` (the constant mode zero).
     It is evaluated on grids that include both ends, ``x_j = j / (resolution - 1)``.
     """
-
-    dim: int
-    sigma: float
-    tau: float
-    gamma: float
-    n_modes: int
-
-    def __post_init__(self) -> None:
-        if self.dim not in (1, 2):
-            raise ValueError(f"NeumannGRF: dim must be 1 or 2, got {self.dim!r}")
-        _check_parameters("NeumannGRF", self.sigma, self.tau, self.gamma, self.n_modes)
 
     def mode_std(self) -> np.ndarray:
         """Standard deviation of each cosine coefficient, shape ``(n_modes,) * dim``."""
@@ -180,7 +177,3 @@ class NeumannGRF:
             return coefficients @ basis.T
         # Separable sum: B c B^T for each sample, done as two matrix products.
         return np.einsum("xk,nkl,yl->nxy", basis, coefficients, basis, optimize=True)
-
-    def sample(self, seeds: Sequence[np.random.Generator], resolution: int) -> np.ndarray:
-        """One field per generator on the grid of ``resolution`` points per direction."""
-        return self.evaluate(self.coefficients(seeds), resolution)

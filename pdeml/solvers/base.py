@@ -11,12 +11,28 @@ import abc
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from pdeml.problems.base import Problem
+
+class ProblemLike(Protocol):
+    """What a solver uses of a problem (:class:`pdeml.problems.base.Problem` has it all).
+
+    Solvers hold a problem but never import one: this layer sits below the problems.
+    """
+
+    @property
+    def input_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def output_names(self) -> tuple[str, ...]: ...
+
+    def check_inputs(
+        self, inputs: Mapping[str, np.ndarray], resolution: int | None = None
+    ) -> dict[str, np.ndarray]: ...
+
+    def infer_resolution(self, inputs: Mapping[str, np.ndarray]) -> int | None: ...
 
 
 class Solver(abc.ABC):
@@ -31,8 +47,9 @@ class Solver(abc.ABC):
     #: Short name used in dataset attributes, reports and the CLI.
     name: str = "solver"
 
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
+    def __init__(self, problem: ProblemLike) -> None:
+        # Any: each solver reads its own problem's parameters (nu, T, ...).
+        self.problem: Any = problem
 
     @abc.abstractmethod
     def solve(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Linear (P1) finite elements on triangle meshes, and the reference solver of ``DarcyMesh``.
+"""Linear (P1) finite elements on triangle meshes: the kernels of the ``DarcyMesh`` solver.
 
 For −∇·(a∇u) = f with u = g on a Dirichlet part of the boundary and a∇u·n = 0 on the rest,
 the Galerkin method with continuous piecewise-linear functions gives K u = F with
@@ -12,13 +12,13 @@ is O(h²) in L2 and O(h) in the H1 semi-norm for smooth solutions (Ciarlet, *The
 Element Method for Elliptic Problems*, 1978, Thm. 3.2.2 and §3.2), which
 ``tests/solvers/test_fem.py`` observes.
 
-Element matrices are computed in numba into COO triplets; scipy sums them into CSR.
+Element matrices are computed in numba into COO triplets; scipy sums them into CSR. The
+reference-solver adapter of ``DarcyMesh`` is :mod:`pdeml.problems.darcy_mesh.solver`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numba
 import numpy as np
@@ -26,10 +26,6 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from pdeml.mesh.topology import boundary_edges, signed_areas
-from pdeml.solvers.base import Solver
-
-if TYPE_CHECKING:
-    from pdeml.problems.darcy_mesh import DarcyMesh
 
 #: Degree-4 quadrature on a triangle (Dunavant 1985, 6 points): barycentric points and
 #: weights relative to the area. Used for error norms against exact solutions.
@@ -317,10 +313,9 @@ class P1:
 
     Parameters
     ----------
-    nodes : numpy.ndarray
-        float ``[m, 2]``.
-    triangles : numpy.ndarray
-        integer ``[t, 3]``, counter-clockwise.
+    nodes, triangles : numpy.ndarray
+        The mesh, as for :func:`stiffness_matrix` (``[m, 2]`` float, ``[t, 3]`` integer
+        counter-clockwise).
 
     Examples
     --------
@@ -357,38 +352,3 @@ class P1:
     def inner(self, u: np.ndarray, v: np.ndarray) -> float:
         """L2 inner product ``uᵀ M v`` of two P1 fields."""
         return float(np.asarray(u) @ (self.mass @ np.asarray(v)))
-
-
-class DarcyMeshFEMSolver(Solver):
-    """P1 finite-element reference solver of :class:`pdeml.problems.darcy_mesh.DarcyMesh`.
-
-    Each sample is solved on its own mesh (trimmed from the padded arrays): Dirichlet
-    ``u = boundary_value`` at boundary nodes with ``x ≤ 0``, zero flux on the other
-    boundary edges, source ``f = source``, coefficient from ``problem.coefficient``.
-    """
-
-    name = "p1-fem"
-
-    def __init__(self, problem: DarcyMesh) -> None:
-        super().__init__(problem)
-
-    def solve(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        problem = self.problem
-        checked = problem.check_inputs(inputs)
-        n = len(checked["source"])
-        u = np.zeros((n, problem.max_nodes))
-        u_mean = np.zeros(n)
-        u_neumann = np.zeros(n)
-        for i in range(n):
-            nodes, triangles = problem.sample_mesh(checked, i)
-            values = solve_p1(
-                nodes,
-                triangles,
-                problem.dirichlet_mask(nodes, triangles),
-                dirichlet_values=float(checked["boundary_value"][i]),
-                source=float(checked["source"][i]),
-                coefficient=problem.coefficient(nodes),
-            )
-            u[i, : len(nodes)] = values
-            u_mean[i], u_neumann[i] = problem.quantities(nodes, triangles, values)
-        return {"u": u, "u_mean": u_mean, "u_neumann_mean": u_neumann}

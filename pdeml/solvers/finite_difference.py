@@ -14,12 +14,12 @@ coefficient with either face average (see ``tests/solvers/test_darcy_solver.py``
 The matrix is symmetric positive definite; it is assembled in numba straight into CSR
 arrays and solved by a sparse direct factorisation or by conjugate gradients with an
 algebraic-multigrid preconditioner (``docs/problems/darcy.md`` has the timings behind the
-default).
+default). The reference-solver adapter of ``Darcy2D`` is :mod:`pdeml.problems.darcy.solver`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numba
 import numpy as np
@@ -27,10 +27,7 @@ import pyamg
 import scipy.sparse
 import scipy.sparse.linalg
 
-from pdeml.solvers.base import ReferenceSolver
-
-if TYPE_CHECKING:
-    from pdeml.problems.darcy import Darcy2D
+from pdeml._checks import check_choice
 
 FACE_AVERAGES = ("arithmetic", "harmonic")
 METHODS = ("auto", "direct", "amg")
@@ -102,13 +99,8 @@ def _assemble_csr(a: np.ndarray, harmonic: bool):
     return indptr, indices, data
 
 
-def _check_choice(option: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{option} must be one of {choices}, got {value!r}")
-    return value
-
-
-def _check_rtol(rtol: Any) -> float:
+def check_rtol(rtol: Any) -> float:
+    """``rtol`` as a float in ``(0, 1)``, else ``ValueError``."""
     ok = isinstance(rtol, (int, float, np.integer, np.floating)) and not isinstance(rtol, bool)
     if not ok or not 0.0 < float(rtol) < 1.0:
         raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
@@ -142,7 +134,7 @@ def assemble_darcy(a: np.ndarray, face_average: str = "arithmetic") -> scipy.spa
         Symmetric positive definite matrix of size ``(N − 2)²``; unknown ``(i, j)``
         (interior node indices from 1) is row ``(i − 1)(N − 2) + (j − 1)``.
     """
-    _check_choice("face_average", face_average, FACE_AVERAGES)
+    check_choice("face_average", face_average, FACE_AVERAGES)
     return _matrix(_check_grid(a), face_average)
 
 
@@ -205,9 +197,9 @@ def solve_darcy(
     numpy.ndarray
         ``u`` at all nodes, shape ``(N, N)``, zero on the boundary.
     """
-    _check_choice("method", method, METHODS)
-    _check_choice("face_average", face_average, FACE_AVERAGES)
-    rtol = _check_rtol(rtol)
+    check_choice("method", method, METHODS)
+    check_choice("face_average", face_average, FACE_AVERAGES)
+    rtol = check_rtol(rtol)
     a = _check_grid(a)
     size = a.shape[0]
     f = np.asarray(f, dtype=np.float64)
@@ -223,68 +215,3 @@ def solve_darcy(
     u = np.zeros((size, size))
     u[1:-1, 1:-1] = _solve_linear(matrix, rhs, method, rtol).reshape(size - 2, size - 2)
     return u
-
-
-class DarcyFDSolver(ReferenceSolver):
-    """Reference solver of :class:`pdeml.problems.darcy.Darcy2D`: 5-point finite differences.
-
-    Parameters
-    ----------
-    problem : Darcy2D
-        Supplies the constant source ``forcing``.
-    face_average : {"arithmetic", "harmonic"}
-        Face coefficient from the two nodes it joins; ``"arithmetic"`` reproduces the FNO
-        paper's data, ``"harmonic"`` is the flux-continuous choice for layered media.
-    method : {"auto", "direct", "amg"}
-        Linear solver (``"auto"``: the faster for the grid size); both give the same field
-        to far below the discretisation error.
-    rtol : float
-        CG relative-residual tolerance for ``method="amg"``.
-
-    Notes
-    -----
-    Samples are solved one after another: the factorisation or AMG setup of each
-    coefficient dominates, and parallelism across samples belongs to data generation.
-    """
-
-    name = "darcy-fd"
-
-    def __init__(
-        self,
-        problem: Darcy2D,
-        *,
-        face_average: str = "arithmetic",
-        method: str = DEFAULT_METHOD,
-        rtol: float = DEFAULT_RTOL,
-    ) -> None:
-        from pdeml.problems.darcy import Darcy2D
-
-        if not isinstance(problem, Darcy2D):
-            raise TypeError(f"problem must be a Darcy2D, got {type(problem).__name__}")
-        super().__init__(problem)
-        self.face_average = _check_choice("face_average", face_average, FACE_AVERAGES)
-        self.method = _check_choice("method", method, METHODS)
-        self.rtol = _check_rtol(rtol)
-
-    def options(self) -> dict[str, Any]:
-        return {"face_average": self.face_average, "method": self.method, "rtol": self.rtol}
-
-    def _solve(self, inputs: dict[str, np.ndarray], resolution: int) -> dict[str, np.ndarray]:
-        a = inputs["a"]
-        if np.any(a <= 0.0):
-            where = np.argwhere(a <= 0.0)[0]
-            raise ValueError(
-                f"inputs['a']: the coefficient must be positive; got {a[tuple(where)]!r} at "
-                f"(sample, x, y) = {tuple(int(k) for k in where)} ({int(np.sum(a <= 0.0))} "
-                "non-positive values)"
-            )
-        u = np.empty_like(a)
-        for k in range(a.shape[0]):
-            u[k] = solve_darcy(
-                a[k],
-                self.problem.forcing,
-                self.method,
-                face_average=self.face_average,
-                rtol=self.rtol,
-            )
-        return {"u": u}

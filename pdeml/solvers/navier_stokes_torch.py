@@ -1,7 +1,7 @@
 """Torch backend of the Navier–Stokes pseudo-spectral solver (CPU or CUDA, batched).
 
 The same CN–Heun scheme as :mod:`pdeml.solvers.navier_stokes`, built from the very same
-symbols (:func:`~pdeml.solvers.navier_stokes.spectral_operators`), with ``torch.fft`` on
+symbols (:func:`~pdeml.solvers.vorticity.spectral_operators`), with ``torch.fft`` on
 the whole batch at once. In float64 it agrees with the numba backend to round-off; on a GPU
 it is the way to generate the paper-size data (256², dt = 1e-4, T = 50).
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdeml.solvers.navier_stokes import _check_scheme, check_vorticity, spectral_operators
+from pdeml.solvers.vorticity import check_scheme, check_vorticity, spectral_operators
 
 _COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64}
 
@@ -78,7 +78,7 @@ def integrate_vorticity_torch(
     """
     if dtype not in _COMPLEX:
         raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype!r}")
-    _check_scheme(nu, dt, n_snapshots, steps_per_snapshot)
+    check_scheme(nu, dt, n_snapshots, steps_per_snapshot)
     if isinstance(w0, torch.Tensor):
         w0 = w0.detach().cpu().numpy()
     if isinstance(forcing, torch.Tensor):

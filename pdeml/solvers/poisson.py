@@ -9,19 +9,13 @@ Both diagonalise the operator with the discrete Fourier transform of the grid va
   ``(2n sin(πk_x/n))² + (2n sin(πk_y/n))²``: the classical second-order scheme, solved
   exactly (the periodic five-point matrix is circulant, so the FFT is its eigenbasis).
 
-The mean mode is set to zero (the gauge ``∫u = 0``; the source has mean zero).
+The mean mode is set to zero (the gauge ``∫u = 0``; the source has mean zero). The
+reference-solver adapter of ``Poisson2D`` is :mod:`pdeml.problems.poisson.solver`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import numpy as np
-
-from pdeml.solvers.base import ReferenceSolver
-
-if TYPE_CHECKING:
-    from pdeml.problems.poisson import Poisson2D
 
 METHODS = ("spectral", "finite_difference")
 
@@ -48,34 +42,3 @@ def solve_periodic_poisson(s: np.ndarray, method: str = "spectral") -> np.ndarra
     u_hat = np.fft.fft2(s, axes=(-2, -1)) / symbol
     u_hat[..., 0, 0] = 0.0
     return np.fft.ifft2(u_hat, axes=(-2, -1)).real
-
-
-class PoissonSolver(ReferenceSolver):
-    """Reference solver of :class:`pdeml.problems.poisson.Poisson2D`.
-
-    Parameters
-    ----------
-    problem : Poisson2D
-    method : {"spectral", "finite_difference"}
-        Fourier–Galerkin (exact for band-limited sources; the default) or the five-point
-        finite-difference scheme (second order; the classical baseline of cost-against-
-        accuracy comparisons).
-    """
-
-    name = "poisson-fft"
-
-    def __init__(self, problem: Poisson2D, *, method: str = "spectral") -> None:
-        from pdeml.problems.poisson import Poisson2D
-
-        if not isinstance(problem, Poisson2D):
-            raise TypeError(f"problem must be a Poisson2D, got {type(problem).__name__}")
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        super().__init__(problem)
-        self.method = method
-
-    def options(self) -> dict[str, Any]:
-        return {"method": self.method}
-
-    def _solve(self, inputs: dict[str, np.ndarray], resolution: int) -> dict[str, np.ndarray]:
-        return {"u": solve_periodic_poisson(inputs["s"], self.method)}

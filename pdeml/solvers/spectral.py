@@ -9,22 +9,16 @@ Comput. 26, 2005), which avoid the cancellation that ruins the textbook formulas
 ``h L``.
 
 The shared piece is :func:`etdrk4_coefficients`; each equation adds its symbols and its
-numba time loop (``burgers_*`` below).
+numba time loop (``burgers_*`` below). The reference-solver adapter that checks a problem
+and calls these kernels is :mod:`pdeml.problems.burgers.solver`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
-
-from pdeml.problems.checks import check_steps, require_positive
-from pdeml.solvers.base import ReferenceSolver
-
-if TYPE_CHECKING:
-    from pdeml.problems.burgers import Burgers1D
 
 #: Points on the upper half of the contour; Kassam & Trefethen find 32 (of a full circle of
 #: 64) gives the coefficients to about machine precision for real symbols.
@@ -132,73 +126,33 @@ def _burgers_etdrk4_kernel(
     return out
 
 
-class BurgersSpectralSolver(ReferenceSolver):
-    """Reference solver of :class:`pdeml.problems.Burgers1D`: Fourier collocation + ETDRK4.
-
-    Solves ``u_t + (u²/2)_x = ν u_xx`` on the periodic grid ``x_j = j/N`` of the inputs
-    (``N`` read from ``u0``), samples in parallel over numba threads.
+def burgers_etdrk4(
+    u0: np.ndarray, nu: float, interval: float, n_out: int, dt: float, dealias: bool = True
+) -> np.ndarray:
+    """Solve ``u_t + (u²/2)_x = ν u_xx`` on the periodic grid ``x_j = j/N`` by ETDRK4.
 
     Parameters
     ----------
-    problem : Burgers1D
-        The problem (``nu``, ``T``, ``n_t`` are read from it).
-    dt : float, optional
-        Largest time step. Each output interval (``T``, or ``T/n_t`` with a trajectory) is
-        split into the smallest whole number of equal steps not longer than ``dt``, so that
-        every output time is hit exactly. Default ``1e-3``: on the default problem
-        (ν = 0.1, σ = 25, N = 8192, T = 1) the relative L2 error against a run with
-        ``dt = 2e-5`` is about 1e-9, below single-precision round-off. The rough initial data
-        (spectrum ~ m⁻²) reduce the observed order to about 2 there, so the error falls
-        like ``dt²``, not ``dt⁴``. For smaller ν or larger inputs check convergence by
-        halving ``dt``.
-    dealias : bool, optional
-        Apply the 2/3 rule to the nonlinear term (default ``True``).
+    u0 : numpy.ndarray
+        Initial conditions ``[n, N]``, float64.
+    nu : float
+        Viscosity.
+    interval : float
+        Time between two outputs.
+    n_out : int
+        Number of outputs, at ``interval, 2·interval, ..., n_out·interval``.
+    dt : float
+        Largest time step; each interval takes the fewest equal steps not longer than it.
+    dealias : bool
+        Apply the 2/3 rule to the nonlinear term.
 
-    Raises
-    ------
-    ValueError
-        If ``dt`` is not a finite number > 0 or ``dealias`` is not a bool.
-    FloatingPointError
-        From :meth:`solve`, if the solution becomes NaN or infinite (``dt`` too large).
+    Returns
+    -------
+    numpy.ndarray
+        The solution at the output times, ``[n, n_out, N]`` (NaN where it blew up).
     """
-
-    name = "burgers-spectral-etdrk4"
-
-    #: Default largest time step (see the class docstring for its justification).
-    DEFAULT_DT = 1e-3
-
-    def __init__(self, problem: Burgers1D, *, dt: float | None = None, dealias: bool = True):
-        super().__init__(problem)
-        if dt is None:
-            dt = self.DEFAULT_DT
-        require_positive(self.name, "dt", dt)
-        check_steps(
-            self.name, f"dt = {dt} with T = {problem.T}", problem.T / dt, "pass a larger dt"
-        )
-        if not isinstance(dealias, (bool, np.bool_)):
-            raise ValueError(f"{self.name}: dealias must be True or False, got {dealias!r}")
-        self.dt = float(dt)
-        self.dealias = bool(dealias)
-
-    def options(self) -> dict[str, Any]:
-        """``{"dt": largest step, "dealias": bool}``."""
-        return {"dt": self.dt, "dealias": self.dealias}
-
-    def _solve(self, inputs: dict[str, np.ndarray], resolution: int) -> dict[str, np.ndarray]:
-        problem = self.problem
-        n_out = max(problem.n_t, 1)
-        interval = problem.T / n_out
-        steps = steps_per_interval(interval, self.dt)
-        linear, advect, mask = burgers_symbols(resolution, problem.nu, self.dealias)
-        coefficients = etdrk4_coefficients(linear, interval / steps)
-        u0 = np.ascontiguousarray(inputs["u0"])
-        traj = _burgers_etdrk4_kernel(u0, n_out, steps, *coefficients, advect, mask)
-        if not np.all(np.isfinite(traj)):
-            raise FloatingPointError(
-                f"{self.name}: the solution became NaN or infinite; dt={self.dt} is too large "
-                "for this problem, pass a smaller dt"
-            )
-        outputs = {"u": np.ascontiguousarray(traj[:, -1])}
-        if problem.n_t > 0:
-            outputs["u_traj"] = traj
-        return outputs
+    steps = steps_per_interval(interval, dt)
+    linear, advect, mask = burgers_symbols(u0.shape[-1], nu, dealias)
+    coefficients = etdrk4_coefficients(linear, interval / steps)
+    u0 = np.ascontiguousarray(u0)
+    return _burgers_etdrk4_kernel(u0, n_out, steps, *coefficients, advect, mask)

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdeml._checks import check_int
+
 Array = Any  # numpy.ndarray or torch.Tensor
 
 
@@ -113,3 +115,49 @@ def cached(owner: object, key: tuple, make: Callable[[], np.ndarray]) -> np.ndar
     if key not in store:
         store[key] = make()
     return store[key]
+
+
+class Basis:
+    """What the bases share: ``modes`` coefficients, dense transforms and truncated products.
+
+    Subclasses set ``modes`` and ``product_points`` and implement ``transform``,
+    ``inverse`` and ``analysis_matrix``; ``least_product_points`` is the fewest points
+    they accept for :meth:`multiply`.
+    """
+
+    modes: int
+
+    @property
+    def size(self) -> int:
+        """Number of stored coefficients (``modes``)."""
+        return self.modes
+
+    @property
+    def product_points(self) -> int:  # pragma: no cover - every basis defines it
+        raise NotImplementedError
+
+    def least_product_points(self) -> int:  # pragma: no cover - every basis defines it
+        raise NotImplementedError
+
+    def transform(self, values: Array, axis: int = -1) -> Array:  # pragma: no cover
+        raise NotImplementedError
+
+    def inverse(
+        self, coefficients: Array, n: int | None = None, axis: int = -1
+    ) -> Array:  # pragma: no cover
+        raise NotImplementedError
+
+    def analysis_matrix(self, n: int) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def to_coefficients(self, values: Array, axis: int = -1) -> Array:
+        """:meth:`transform` by a dense matrix product."""
+        n = int(values.shape[axis])
+        return apply_matrix(values, self.analysis_matrix(n), axis)
+
+    def multiply(self, a: Array, b: Array, axis: int = -1, n: int | None = None) -> Array:
+        """Coefficients of ``a·b`` truncated to ``modes``, alias-free on the default ``n``
+        (:attr:`product_points`)."""
+        n = self.product_points if n is None else check_int("n", n, self.least_product_points())
+        values = self.inverse(a, n, axis) * self.inverse(b, n, axis)
+        return self.transform(values, axis)

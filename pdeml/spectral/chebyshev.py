@@ -32,6 +32,7 @@ import torch
 from pdeml._checks import check_int
 from pdeml.spectral._common import (
     Array,
+    Basis,
     along,
     apply_matrix,
     as_array,
@@ -62,7 +63,7 @@ def _real_linear(fn):
     return apply
 
 
-class Chebyshev:
+class Chebyshev(Basis):
     """The first ``modes`` Chebyshev polynomials on ``[a, b]``.
 
     Parameters
@@ -98,11 +99,6 @@ class Chebyshev:
 
     def __repr__(self) -> str:
         return f"Chebyshev(modes={self.modes}, domain={self.domain})"
-
-    @property
-    def size(self) -> int:
-        """Number of stored coefficients (``modes``), as for the Fourier bases."""
-        return self.modes
 
     # -- grids ---------------------------------------------------------------------------
     @property
@@ -212,11 +208,6 @@ class Chebyshev:
         """:meth:`inverse` by a dense matrix product (same values, faster when ``M`` is small)."""
         return apply_matrix(coefficients, self.synthesis_matrix(n), axis)
 
-    def to_coefficients(self, values: Array, axis: int = -1) -> Array:
-        """:meth:`transform` by a dense matrix product."""
-        n = int(values.shape[axis])
-        return apply_matrix(values, self.analysis_matrix(n), axis)
-
     # -- calculus ------------------------------------------------------------------------
     def derivative_matrix(self) -> np.ndarray:
         """``D`` with ``c' = D c`` in coefficient space (includes the ``2/(b − a)`` factor)."""
@@ -230,11 +221,9 @@ class Chebyshev:
         matrix = np.linalg.matrix_power(self._derivative_matrix, order)
         return along(coefficients, axis, lambda c: matmul_last(c, matrix))
 
-    def multiply(self, a: Array, b: Array, axis: int = -1, n: int | None = None) -> Array:
-        """Coefficients of ``a·b`` truncated to ``M``, alias-free on the default ``n``."""
-        n = self.product_points if n is None else check_int("n", n, self.modes)
-        values = self.inverse(a, n, axis) * self.inverse(b, n, axis)
-        return self.transform(values, axis)
+    def least_product_points(self) -> int:
+        """Fewest points :meth:`multiply` accepts (``M``)."""
+        return self.modes
 
     def endpoint_values(self) -> tuple[np.ndarray, np.ndarray]:
         """``T_k(−1) = (−1)^k`` and ``T_k(1) = 1``: values at ``a`` and ``b`` of each mode."""

@@ -28,6 +28,7 @@ import torch
 from pdeml._checks import check_int
 from pdeml.spectral._common import (
     Array,
+    Basis,
     along,
     apply_matrix,
     as_array,
@@ -38,7 +39,7 @@ from pdeml.spectral._common import (
 )
 
 
-class Fourier:
+class Fourier(Basis):
     """The first ``modes`` complex Fourier modes on a periodic interval.
 
     Parameters
@@ -76,11 +77,6 @@ class Fourier:
 
     def __repr__(self) -> str:
         return f"Fourier(modes={self.modes}, length={self.length}, origin={self.origin})"
-
-    @property
-    def size(self) -> int:
-        """Number of stored coefficients (``M``)."""
-        return self.modes
 
     # -- grids ---------------------------------------------------------------------------
     @property
@@ -198,11 +194,6 @@ class Fourier:
         """:meth:`inverse` by a dense matrix product (same values, faster when ``M`` is small)."""
         return apply_matrix(coefficients, self.synthesis_matrix(n), axis, real_part=True)
 
-    def to_coefficients(self, values: Array, axis: int = -1) -> Array:
-        """:meth:`transform` by a dense matrix product."""
-        n = int(values.shape[axis])
-        return apply_matrix(values, self.analysis_matrix(n), axis)
-
     # -- calculus ------------------------------------------------------------------------
     def derivative(self, coefficients: Array, order: int = 1, axis: int = -1) -> Array:
         """Coefficients of the ``order``-th derivative: multiply by ``(2πik/L)^order``."""
@@ -221,11 +212,9 @@ class Fourier:
 
         return along(coefficients, axis, fn)
 
-    def multiply(self, a: Array, b: Array, axis: int = -1, n: int | None = None) -> Array:
-        """Coefficients of ``a·b`` truncated to ``M`` modes, alias-free on ``n ≥ 3M − 2`` points."""
-        n = self.product_points if n is None else check_int("n", n, 2 * self.modes - 1)
-        values = self.inverse(a, n, axis) * self.inverse(b, n, axis)
-        return self.transform(values, axis)
+    def least_product_points(self) -> int:
+        """Fewest points :meth:`multiply` accepts (``2M − 1``; alias-free from ``3M − 2``)."""
+        return 2 * self.modes - 1
 
     def norm_squared(self, coefficients: Array, axis: int = -1) -> Array:
         """``(1/L)∫|u|²`` along ``axis`` by Parseval (that axis summed out)."""

@@ -10,7 +10,7 @@ import torch
 
 from pdeml.problems import Burgers1D, BurgersDirichlet, Darcy2D, Lorenz96, problem_class
 from pdeml.problems.burgers_dirichlet import cole_hopf_dirichlet
-from pdeml.problems.physics import BilinearInterpolant, PeriodicInterpolant
+from pdeml.problems.residual import BilinearInterpolant, PeriodicInterpolant
 
 # Cole–Hopf data as in tests/solvers/test_burgers_solver.py: φ = A0 + Σ b_m e^{−ν(2πm)²t}
 # cos(2πmx) > 0, and u = −2ν φ_x/φ solves u_t + u u_x = ν u_xx on the periodic unit interval.
@@ -341,8 +341,9 @@ def test_pinn_serves_navier_stokes():
     import pdeml
 
     problem = _ns_problem(T=2)
-    tiny = dict(width=8, depth=2, n_collocation=64, n_boundary=16, n_initial=16)
-    pinn = pdeml.make_surrogate("pinn", problem, adam_steps=2, lbfgs_steps=0, **tiny)
+    tiny = dict(n_collocation=64, n_boundary=16, n_initial=16)
+    pinn = pdeml.make_surrogate("pinn", problem, width=8, depth=2)
+    pinn.fit(adam_steps=2, lbfgs_steps=0, **tiny)
     assert not pinn.uses_hard_constraints  # periodic: soft conditions
     out = pinn.solve(problem.sample_inputs(1, 0))
     problem.check_outputs(out)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdeml
+from pdeml._checks import available_memory
 from pdeml.problems import (
     Burgers1D,
     BurgersDirichlet,
@@ -26,7 +27,6 @@ from pdeml.problems import (
     Poisson2D,
     Problem,
 )
-from pdeml.problems.checks import available_memory
 from pdeml.problems.presets import load_problem, read_preset
 
 CLASSES = [Burgers1D, BurgersDirichlet, Darcy2D, DarcyMesh, Lorenz96, NavierStokes2D, Poisson2D]

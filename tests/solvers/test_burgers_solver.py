@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pdeml.problems import Burgers1D
-from pdeml.solvers.spectral import BurgersSpectralSolver
+from pdeml.problems.burgers.solver import BurgersSpectralSolver
 
 # Cole–Hopf data: φ = A0 + Σ_m b_m e^{−ν(2πm)²t} cos(2πmx) > 0 for all t since A0 > Σ b_m.
 A0 = 2.0

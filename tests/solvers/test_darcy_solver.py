@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from pdeml.problems import Darcy2D
-from pdeml.solvers.finite_difference import (
-    DEFAULT_RTOL,
-    DarcyFDSolver,
-    assemble_darcy,
-    solve_darcy,
-)
+from pdeml.problems.darcy.solver import DarcyFDSolver
+from pdeml.solvers.finite_difference import DEFAULT_RTOL, assemble_darcy, solve_darcy
 
 PI = np.pi
 

@@ -11,11 +11,9 @@ import numpy as np
 import pytest
 
 from pdeml.problems import NavierStokes2D, Problem
-from pdeml.solvers.navier_stokes import (
-    NavierStokesSpectralSolver,
-    integrate_vorticity,
-    spectral_operators,
-)
+from pdeml.problems.navier_stokes.solver import NavierStokesSpectralSolver
+from pdeml.solvers.navier_stokes import integrate_vorticity
+from pdeml.solvers.vorticity import spectral_operators
 
 
 def grid(n: int) -> tuple[np.ndarray, np.ndarray]:

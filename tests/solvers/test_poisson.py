@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from pdeml.problems import Poisson2D
-from pdeml.solvers.poisson import PoissonSolver, solve_periodic_poisson
+from pdeml.problems.poisson.solver import PoissonSolver
+from pdeml.solvers.poisson import solve_periodic_poisson
 
 
 def _grid(n):

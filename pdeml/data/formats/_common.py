@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pdeml._checks import check_count
 from pdeml.data.store import check_output_path, temporary_path
 from pdeml.problems.base import Problem
-from pdeml.problems.checks import check_count
 
 if TYPE_CHECKING:
     from pdeml.data.dataset import Dataset

@@ -18,14 +18,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pdeml.mesh.generate import max_deviation, mesh_star_domain, random_star_coefficients
-from pdeml.mesh.topology import TRIANGLE_PAD, boundary_edges, pad_mesh, signed_areas, trim_mesh
-from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
-from pdeml.problems.checks import (
+from pdeml._checks import (
     check_count,
     check_memory,
     check_seed,
@@ -33,6 +30,12 @@ from pdeml.problems.checks import (
     require_int,
     require_positive,
 )
+from pdeml.mesh.generate import max_deviation, mesh_star_domain, random_star_coefficients
+from pdeml.mesh.topology import TRIANGLE_PAD, boundary_edges, pad_mesh, signed_areas, trim_mesh
+from pdeml.problems.base import Fields, Problem, make_solver, register_problem, sample_rng
+
+if TYPE_CHECKING:
+    from pdeml.problems.darcy_mesh.solver import DarcyMeshFEMSolver
 
 #: Inputs and outputs stored as integers (the rest are floats).
 INTEGER_FIELDS = ("triangles", "n_nodes", "n_triangles")
@@ -40,18 +43,6 @@ INTEGER_FIELDS = ("triangles", "n_nodes", "n_triangles")
 MAX_DEVIATION = 0.5
 #: Largest padded mesh sizes (beyond these one sample's FEM solve is hours, not seconds).
 MAX_MESH_ENTITIES = 10**7
-
-_DIMS = {
-    "nodes": ("node", "axis"),
-    "triangles": ("triangle", "vertex"),
-    "n_nodes": (),
-    "n_triangles": (),
-    "source": (),
-    "boundary_value": (),
-    "u": ("node",),
-    "u_mean": (),
-    "u_neumann_mean": (),
-}
 
 
 def _range(problem: str, field: str, value: Any) -> tuple[float, float]:
@@ -102,6 +93,15 @@ class DarcyMesh(Problem):
     """
 
     name = "darcy_mesh"
+    INPUTS: ClassVar[Fields] = {
+        "nodes": ("node", "axis"),
+        "triangles": ("triangle", "vertex"),
+        "n_nodes": (),
+        "n_triangles": (),
+        "source": (),
+        "boundary_value": (),
+    }
+    OUTPUTS: ClassVar[Fields] = {"u": ("node",), "u_mean": (), "u_neumann_mean": ()}
 
     r0: float = 1.0
     n_harmonics: int = 5
@@ -159,22 +159,9 @@ class DarcyMesh(Problem):
 
     # -- fields -------------------------------------------------------------------------
     @property
-    def input_names(self) -> tuple[str, ...]:
-        return ("nodes", "triangles", "n_nodes", "n_triangles", "source", "boundary_value")
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return ("u", "u_mean", "u_neumann_mean")
-
-    @property
     def scalar_input_names(self) -> tuple[str, ...]:
         """The scalar physical inputs (the mesh fields excluded)."""
         return ("source", "boundary_value")
-
-    def field_dims(self, name: str) -> tuple[str, ...]:
-        if name not in _DIMS:
-            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
-        return _DIMS[name]
 
     def coords(self, resolution: int | None = None) -> dict[str, np.ndarray]:
         """Index coordinates of the padded axes (``node``, ``triangle``, ``vertex``, ``axis``)."""
@@ -400,8 +387,9 @@ class DarcyMesh(Problem):
             "boundary_value": boundary_value,
         }
 
-    def reference_solver(self, **options: Any):
-        from pdeml.solvers.fem import DarcyMeshFEMSolver
+    def reference_solver(self, **options: Any) -> DarcyMeshFEMSolver:
+        """P1 finite elements on each sample's mesh (:mod:`pdeml.problems.darcy_mesh.solver`)."""
+        from pdeml.problems.darcy_mesh.solver import DarcyMeshFEMSolver
 
         return make_solver(self, DarcyMeshFEMSolver, options)
 

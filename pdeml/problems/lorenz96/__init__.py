@@ -7,6 +7,12 @@
 ring of length ``J·K`` (``Y_{j,k}`` at position ``j + J·k``, so ``Y_{J,k} = Y_{0,k+1}``).
 The operator to learn is the state's evolution, and in particular the closure
 ``−(hc/b) Σ_j Y_{j,k}`` as a function of ``X`` (Multiscale Neural Operator, Lütjens et al.).
+
+This package holds all that pdeml knows about the system: the problem (here, no torch),
+its reference solver (:mod:`.solver`, an adapter to the kernels of
+:mod:`pdeml.solvers.ode`) and the trajectory statistics of the multiscale comparison
+(:mod:`.statistics`). The hybrid model with a learned closure is the surrogate
+``"l96-hybrid"`` (:mod:`pdeml.surrogates.l96_hybrid`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
-from pdeml.problems.checks import (
+from pdeml._checks import (
     MAX_POINTS_1D,
     MAX_STEPS,
     check_count,
@@ -29,6 +34,7 @@ from pdeml.problems.checks import (
     require_int,
     require_positive,
 )
+from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
 
 _DIMS = {
     "X0": ("k",),
@@ -196,6 +202,21 @@ class Lorenz96(Problem):
         """The closure ``−(hc/b) Σ_j Y_{j,k}`` of fast variables ``Y [..., k, j]``."""
         return -(self.h * self.c / self.b) * np.asarray(Y).sum(axis=-1)
 
+    def closure_pairs(self, outputs: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Training pairs of a closure from trajectories: ``(X, coupling)``, ``[m, K]`` each.
+
+        Every stored state of every trajectory (``outputs["X"]`` and
+        ``outputs["coupling"]``, ``[n, t, K]``) is one snapshot, in sample-then-time order.
+        """
+        pairs = tuple(np.asarray(outputs[name]) for name in ("X", "coupling"))
+        for name, array in zip(("X", "coupling"), pairs):
+            if array.ndim < 2 or array.shape[-1] != self.K:
+                raise ValueError(
+                    f"{self.name}: {name} must hold states of K = {self.K} sites [..., K], "
+                    f"got shape {array.shape}"
+                )
+        return pairs[0].reshape(-1, self.K), pairs[1].reshape(-1, self.K)
+
     def sample_inputs(
         self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
     ) -> dict[str, np.ndarray]:
@@ -245,6 +266,6 @@ class Lorenz96(Problem):
         return {"X0": np.ascontiguousarray(x), "Y0": np.ascontiguousarray(y)}
 
     def reference_solver(self, **options: Any):
-        from pdeml.solvers.ode import Lorenz96RK4Solver
+        from pdeml.problems.lorenz96.solver import Lorenz96RK4Solver
 
         return make_solver(self, Lorenz96RK4Solver, options)

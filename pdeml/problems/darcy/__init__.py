@@ -12,12 +12,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
-from pdeml.problems.checks import (
+from pdeml._checks import (
     MAX_POINTS_2D,
     check_seed,
     grid_points,
@@ -25,10 +24,13 @@ from pdeml.problems.checks import (
     require_int,
     require_positive,
 )
+from pdeml.problems.base import Fields, Problem, make_solver, register_problem, sample_rng
 from pdeml.problems.grf import NeumannGRF
 
 if TYPE_CHECKING:
-    from pdeml.problems.physics import PDEResidual
+    from pdeml.problems.darcy.solver import DarcyFDSolver
+    from pdeml.problems.darcy.spectral import DarcyForm
+    from pdeml.problems.residual import PDEResidual
 
 COEFFICIENT_KINDS = ("piecewise", "lognormal")
 
@@ -70,6 +72,8 @@ class Darcy2D(Problem):
 
     name = "darcy"
     MIN_RESOLUTION = 5
+    INPUTS: ClassVar[Fields] = {"a": ("x", "y")}
+    OUTPUTS: ClassVar[Fields] = {"u": ("x", "y")}
 
     a_plus: float = 12.0
     a_minus: float = 3.0
@@ -127,19 +131,6 @@ class Darcy2D(Problem):
                 divisors.update((d, m // d))
         return tuple(sorted((m // d + 1 for d in divisors if m // d >= 4), reverse=True))
 
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return ("a",)
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return ("u",)
-
-    def field_dims(self, name: str) -> tuple[str, ...]:
-        if name not in self.field_names:
-            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
-        return ("x", "y")
-
     def spatial_dims(self) -> tuple[str, ...]:
         return ("x", "y")
 
@@ -171,22 +162,23 @@ class Darcy2D(Problem):
         g = self.grf().sample(rngs, resolution)
         return {"a": self.coefficient_from_field(g)}
 
-    def reference_solver(self, **options: Any):
-        from pdeml.solvers.finite_difference import DarcyFDSolver
+    def reference_solver(self, **options: Any) -> DarcyFDSolver:
+        """Five-point finite differences (:mod:`pdeml.problems.darcy.solver`)."""
+        from pdeml.problems.darcy.solver import DarcyFDSolver
 
         return make_solver(self, DarcyFDSolver, options)
 
     def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
         """Residual ``−∇·(a∇u) − f`` for one coefficient ``inputs["a"]``, ``u = 0`` on the boundary.
 
-        See :func:`pdeml.problems.physics.darcy_physics`, including why the strong form is
-        ill-defined on the jumps of the piecewise coefficient.
+        See :func:`pdeml.problems.darcy.residual.darcy_residual`, including why the strong
+        form is ill-defined on the jumps of the piecewise coefficient.
         """
-        from pdeml.problems.physics import darcy_physics, inputs_field
+        from pdeml.problems.darcy.residual import darcy_residual
 
-        return darcy_physics(self, inputs_field(self, inputs, "a"))
+        return darcy_residual(self, inputs)
 
-    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> Any:
+    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> DarcyForm:
         """The spectral form of this problem for a batch of inputs (Neural Spectral Method).
 
         Parameters
@@ -198,9 +190,9 @@ class Darcy2D(Problem):
 
         Returns
         -------
-        pdeml.problems.spectral_forms.DarcyForm
-            See :mod:`pdeml.problems.spectral_forms`.
+        pdeml.problems.darcy.spectral.DarcyForm
+            See :mod:`pdeml.spectral.form`.
         """
-        from pdeml.problems.spectral_forms import darcy_form
+        from pdeml.problems.darcy.spectral import DarcyForm
 
-        return darcy_form(self, inputs, modes)
+        return DarcyForm.from_inputs(self, inputs, modes)

@@ -7,27 +7,32 @@ Poisson), the source is a mean-free Gaussian random field with the periodic kern
 length scale 0.2, band-limited to the modes a 16 × 16 grid resolves. A band-limited
 source has a band-limited solution, ``û_k = ŝ_k / (4π²|k|²)``, so the Fourier solver is
 exact on every grid that resolves the band; a five-point finite-difference solver is the
-second-order classical alternative (see :mod:`pdeml.solvers.poisson`).
+second-order classical alternative (see :mod:`pdeml.problems.poisson.solver`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.special
 
-from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
-from pdeml.problems.checks import (
+from pdeml._checks import (
     MAX_POINTS_2D,
     check_count,
+    check_divides,
     check_seed,
     grid_points,
     require_int,
     require_positive,
 )
+from pdeml.problems.base import Fields, Problem, make_solver, register_problem, sample_rng
+
+if TYPE_CHECKING:
+    from pdeml.problems.poisson.solver import PoissonSolver
+    from pdeml.problems.poisson.spectral import PoissonForm
 
 
 @register_problem
@@ -57,6 +62,8 @@ class Poisson2D(Problem):
     """
 
     name = "poisson"
+    INPUTS: ClassVar[Fields] = {"s": ("x", "y")}
+    OUTPUTS: ClassVar[Fields] = {"u": ("x", "y")}
 
     length_scale: float = 0.2
     source_modes: int = 8
@@ -69,11 +76,7 @@ class Poisson2D(Problem):
         least = 2 * self.source_modes - 1
         grid_points(self.name, "resolution", self.resolution, least, dims=2)
         grid_points(self.name, "solver_resolution", self.solver_resolution, least, dims=2)
-        if self.solver_resolution % self.resolution != 0:
-            raise ValueError(
-                f"{self.name}: resolution {self.resolution} must divide solver_resolution "
-                f"{self.solver_resolution} (stored data are strided from the solver grid)"
-            )
+        check_divides(self.name, self.resolution, self.solver_resolution)
         self.check_solver_memory(
             f"solver_resolution = {self.solver_resolution} and source_modes = {self.source_modes}"
         )
@@ -83,19 +86,6 @@ class Poisson2D(Problem):
         r = self.solver_resolution if resolution is None else resolution
         k = 2 * self.source_modes - 1
         return 32.0 * r * k + 16.0 * k * k + 80.0 * r * r
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return ("s",)
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return ("u",)
-
-    def field_dims(self, name: str) -> tuple[str, ...]:
-        if name not in self.field_names:
-            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
-        return ("x", "y")
 
     def spatial_dims(self) -> tuple[str, ...]:
         return ("x", "y")
@@ -151,14 +141,14 @@ class Poisson2D(Problem):
         e = np.exp(2j * np.pi * np.outer(x, k))
         return np.einsum("pk,nkl,ql->npq", e, coefficients, e, optimize=True).real
 
-    def reference_solver(self, **options: Any):
+    def reference_solver(self, **options: Any) -> PoissonSolver:
         """The Fourier solver (exact for the band-limited source), or with
         ``method="finite_difference"`` the five-point scheme (second order)."""
-        from pdeml.solvers.poisson import PoissonSolver
+        from pdeml.problems.poisson.solver import PoissonSolver
 
         return make_solver(self, PoissonSolver, options)
 
-    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> Any:
+    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> PoissonForm:
         """The spectral form of this problem for a batch of inputs (Neural Spectral Method).
 
         Parameters
@@ -170,8 +160,8 @@ class Poisson2D(Problem):
 
         Returns
         -------
-        pdeml.problems.spectral_forms.PoissonForm
+        pdeml.problems.poisson.spectral.PoissonForm
         """
-        from pdeml.problems.spectral_forms import poisson_form
+        from pdeml.problems.poisson.spectral import PoissonForm
 
-        return poisson_form(self, inputs, modes)
+        return PoissonForm.from_inputs(self, inputs, modes)

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
-from pdeml.problems.checks import (
+from pdeml._checks import (
     MAX_SNAPSHOTS,
+    check_divides,
     check_seed,
     grid_points,
     require_int,
     require_positive,
 )
+from pdeml.problems.base import Fields, Problem, make_solver, register_problem, sample_rng
 from pdeml.problems.grf import PeriodicGRF
 
 if TYPE_CHECKING:
-    from pdeml.problems.physics import PDEResidual
+    from pdeml.problems.burgers.solver import BurgersSpectralSolver
+    from pdeml.problems.burgers.spectral import BurgersForm
+    from pdeml.problems.residual import PDEResidual
 
 
 @register_problem
@@ -57,6 +60,8 @@ class Burgers1D(Problem):
 
     name = "burgers"
     MIN_RESOLUTION = 16
+    INPUTS: ClassVar[Fields] = {"u0": ("x",)}
+    OUTPUTS: ClassVar[Fields] = {"u": ("x",), "u_traj": ("t", "x")}
 
     nu: float = 0.1
     sigma: float = 25.0
@@ -76,11 +81,7 @@ class Burgers1D(Problem):
         grid_points(self.name, "resolution", self.resolution, 16, dims=1)
         grid_points(self.name, "solver_resolution", self.solver_resolution, 16, dims=1)
         require_int(self.name, "n_t", self.n_t, 0, MAX_SNAPSHOTS)
-        if self.solver_resolution % self.resolution != 0:
-            raise ValueError(
-                f"{self.name}: resolution {self.resolution} must divide solver_resolution "
-                f"{self.solver_resolution} (stored data are strided from the solver grid)"
-            )
+        check_divides(self.name, self.resolution, self.solver_resolution)
         self.check_solver_memory(
             f"solver_resolution = {self.solver_resolution} and n_t = {self.n_t}"
         )
@@ -91,18 +92,9 @@ class Burgers1D(Problem):
         return 8.0 * (self.n_t + 31) * r + 48.0 * max(r, self.solver_resolution)
 
     @property
-    def input_names(self) -> tuple[str, ...]:
-        return ("u0",)
-
-    @property
     def output_names(self) -> tuple[str, ...]:
+        """``("u",)``, and ``"u_traj"`` too when ``n_t > 0``."""
         return ("u", "u_traj") if self.n_t > 0 else ("u",)
-
-    def field_dims(self, name: str) -> tuple[str, ...]:
-        dims = {"u0": ("x",), "u": ("x",), "u_traj": ("t", "x")}
-        if name not in self.field_names:
-            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
-        return dims[name]
 
     def coords(self, resolution: int | None = None) -> dict[str, np.ndarray]:
         resolution = self.resolution if resolution is None else resolution
@@ -127,21 +119,22 @@ class Burgers1D(Problem):
         rngs = [sample_rng(seed, start + i) for i in range(n)]
         return {"u0": self.grf().sample(rngs, resolution)}
 
-    def reference_solver(self, **options: Any):
-        from pdeml.solvers.spectral import BurgersSpectralSolver
+    def reference_solver(self, **options: Any) -> BurgersSpectralSolver:
+        """Fourier collocation with ETDRK4 (:mod:`pdeml.problems.burgers.solver`)."""
+        from pdeml.problems.burgers.solver import BurgersSpectralSolver
 
         return make_solver(self, BurgersSpectralSolver, options)
 
     def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
         """Residual ``u_t + u u_x − ν u_xx`` for one initial condition ``inputs["u0"]``.
 
-        See :func:`pdeml.problems.physics.burgers_periodic_physics`.
+        See :func:`pdeml.problems.burgers.residual.burgers_residual`.
         """
-        from pdeml.problems.physics import burgers_periodic_physics, inputs_field
+        from pdeml.problems.burgers.residual import burgers_residual
 
-        return burgers_periodic_physics(self, inputs_field(self, inputs, "u0"))
+        return burgers_residual(self, inputs)
 
-    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> Any:
+    def spectral_form(self, inputs: Mapping[str, Any], modes: Any = None) -> BurgersForm:
         """The spectral form of this problem for a batch of inputs (Neural Spectral Method).
 
         Parameters
@@ -153,9 +146,9 @@ class Burgers1D(Problem):
 
         Returns
         -------
-        pdeml.problems.spectral_forms.BurgersForm
-            See :mod:`pdeml.problems.spectral_forms`.
+        pdeml.problems.burgers.spectral.BurgersForm
+            See :mod:`pdeml.spectral.form`.
         """
-        from pdeml.problems.spectral_forms import burgers_form
+        from pdeml.problems.burgers.spectral import BurgersForm
 
-        return burgers_form(self, inputs, modes)
+        return BurgersForm.from_inputs(self, inputs, modes)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
-from pdeml.problems.checks import (
+from pdeml._checks import (
     MAX_SNAPSHOTS,
+    check_divides,
     check_seed,
     check_steps,
     grid_points,
@@ -27,10 +27,13 @@ from pdeml.problems.checks import (
     require_int,
     require_positive,
 )
+from pdeml.problems.base import Fields, Problem, make_solver, register_problem, sample_rng
 from pdeml.problems.grf import PeriodicGRF
 
 if TYPE_CHECKING:
-    from pdeml.problems.physics import PDEResidual
+    from pdeml.problems.navier_stokes.solver import NavierStokesSpectralSolver
+    from pdeml.problems.navier_stokes.spectral import NavierStokesForm
+    from pdeml.problems.residual import PDEResidual
 
 #: Relative tolerance on ``1/dt`` being a whole number (1/1e-4 = 10000.000000000002).
 _STEPS_TOLERANCE = 1e-9
@@ -76,6 +79,8 @@ class NavierStokes2D(Problem):
 
     name = "navier_stokes"
     MIN_RESOLUTION = 8
+    INPUTS: ClassVar[Fields] = {"w_in": ("t_in", "x", "y")}
+    OUTPUTS: ClassVar[Fields] = {"w_out": ("t_out", "x", "y")}
 
     nu: float = 1e-3
     T: int = 50
@@ -103,11 +108,7 @@ class NavierStokes2D(Problem):
         require_positive(self.name, "gamma", self.gamma)
         grid_points(self.name, "resolution", self.resolution, 8, dims=2)
         grid_points(self.name, "solver_resolution", self.solver_resolution, 8, dims=2)
-        if self.solver_resolution % self.resolution != 0:
-            raise ValueError(
-                f"{self.name}: resolution {self.resolution} must divide solver_resolution "
-                f"{self.solver_resolution} (stored data are strided from the solver grid)"
-            )
+        check_divides(self.name, self.resolution, self.solver_resolution)
         require_positive(self.name, "dt", self.dt)
         if self.dt > 1.0:
             raise ValueError(f"{self.name}: dt must be 1/k for a whole number k, got {self.dt!r}")
@@ -134,20 +135,6 @@ class NavierStokes2D(Problem):
     def steps_per_unit_time(self) -> int:
         """Time steps between two snapshots, ``1/dt``."""
         return round(1.0 / self.dt)
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return ("w_in",)
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return ("w_out",)
-
-    def field_dims(self, name: str) -> tuple[str, ...]:
-        dims = {"w_in": ("t_in", "x", "y"), "w_out": ("t_out", "x", "y")}
-        if name not in dims:
-            raise ValueError(f"{self.name}: unknown field {name!r}; expected {self.field_names}")
-        return dims[name]
 
     def spatial_dims(self) -> tuple[str, ...]:
         return ("x", "y")
@@ -205,7 +192,7 @@ class NavierStokes2D(Problem):
             ``solver_resolution``.
         backend, device
             Which implementation integrates ``w0`` (see
-            :class:`~pdeml.solvers.navier_stokes.NavierStokesSpectralSolver`); the results
+            :class:`~pdeml.problems.navier_stokes.solver.NavierStokesSpectralSolver`); the results
             agree to round-off.
         """
         from pdeml.solvers.navier_stokes import integrate_vorticity
@@ -233,18 +220,19 @@ class NavierStokes2D(Problem):
     def physics(self, inputs: Mapping[str, Any]) -> PDEResidual:
         """The vorticity residual for one input sample, in stream-function form.
 
-        See :func:`pdeml.problems.physics.navier_stokes_physics`.
+        See :func:`pdeml.problems.navier_stokes.residual.navier_stokes_residual`.
         """
-        from pdeml.problems.physics import inputs_field, navier_stokes_physics
+        from pdeml.problems.navier_stokes.residual import navier_stokes_residual
 
-        return navier_stokes_physics(self, inputs_field(self, inputs, "w_in"))
+        return navier_stokes_residual(self, inputs)
 
-    def reference_solver(self, **options: Any):
-        from pdeml.solvers.navier_stokes import NavierStokesSpectralSolver
+    def reference_solver(self, **options: Any) -> NavierStokesSpectralSolver:
+        """CN–Heun pseudo-spectral (:mod:`pdeml.problems.navier_stokes.solver`)."""
+        from pdeml.problems.navier_stokes.solver import NavierStokesSpectralSolver
 
         return make_solver(self, NavierStokesSpectralSolver, options)
 
-    def spectral_form(self, inputs: Any, modes: Any = None) -> Any:
+    def spectral_form(self, inputs: Any, modes: Any = None) -> NavierStokesForm:
         """The spectral form of this problem for a batch of inputs (Neural Spectral Method).
 
         Parameters
@@ -257,9 +245,9 @@ class NavierStokes2D(Problem):
 
         Returns
         -------
-        pdeml.problems.spectral_forms.NavierStokesForm
-            See :mod:`pdeml.problems.spectral_forms`.
+        pdeml.problems.navier_stokes.spectral.NavierStokesForm
+            See :mod:`pdeml.spectral.form`.
         """
-        from pdeml.problems.spectral_forms import navier_stokes_form
+        from pdeml.problems.navier_stokes.spectral import NavierStokesForm
 
-        return navier_stokes_form(self, inputs, modes)
+        return NavierStokesForm.from_inputs(self, inputs, modes)
