@@ -9,7 +9,8 @@
 * ``"fno"``: a periodic 1D Fourier Neural Operator of the whole ``X`` field;
 
 each with ``fit(X, coupling) -> self``, ``closure(X) -> c(X)``, ``save(path)`` and
-``load(path)``. :class:`pdeml.solvers.hybrid.HybridLorenz96Solver` integrates ``X`` with one.
+``load(path)``. The surrogate ``"l96-hybrid"`` (:mod:`pdeml.surrogates.l96_hybrid`)
+integrates ``X`` with one.
 """
 
 from pdeml.closures.base import (

@@ -1,8 +1,8 @@
 """The closure contract: a learned map from the slow Lorenz96 state to the fast-scale term.
 
 A closure ``c`` stands in for the effect of the unresolved fast variables on the slow ones,
-``c(X)_k ≈ −(hc/b) Σ_j Y_{j,k}``, so that a hybrid solver
-(:class:`pdeml.solvers.hybrid.HybridLorenz96Solver`) integrates only ``X``. Every closure
+``c(X)_k ≈ −(hc/b) Σ_j Y_{j,k}``, so that a hybrid model (the surrogate ``"l96-hybrid"``,
+:mod:`pdeml.surrogates.l96_hybrid`) integrates only ``X``. Every closure
 
 * takes hyperparameters only in its constructor (learned state is set by :meth:`Closure.fit`);
 * learns from pairs ``X [m, K]`` → ``coupling [m, K]`` recorded by the resolved solver
@@ -10,16 +10,17 @@ A closure ``c`` stands in for the effect of the unresolved fast variables on the
 * is evaluated on a whole ensemble at once, ``closure(X [n, K]) -> [n, K]`` in numpy, or
   :meth:`Closure.torch_call` on a float64 tensor (the torch RK4 path);
 * saves to a directory of ``closure.json`` (name, hyperparameters, small arrays as lists)
-  and, for networks, ``weights.pt`` (tensors only, read back with ``weights_only=True``).
+  and, for networks, ``weights.pt`` (tensors only, read back with ``weights_only=True``);
+  the same record (:meth:`Closure.to_record`) sits inside a hybrid surrogate's run folder.
 
-Closures register under a short name; :func:`make_closure` builds one by name.
+Closures register under a short name in the registry that also serves problems and
+surrogates (:class:`pdeml.registry.Registry`); :func:`make_closure` builds one by name.
 """
 
 from __future__ import annotations
 
 import abc
 import inspect
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -27,8 +28,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from pdeml._json import read_json_object, write_json
 from pdeml._version import __version__
 from pdeml.registry import Registry
+from pdeml.solvers.hybrid import as_states
 
 if TYPE_CHECKING:
     from pdeml.problems.lorenz96 import Lorenz96
@@ -68,34 +71,22 @@ def make_closure(name: str, **hyperparameters: Any) -> Closure:
 
 def load_closure(path: str | Path) -> Closure:
     """Load any saved closure from its directory (dispatches on the saved name)."""
-    return closure_class(_read_config(path)["closure"]).load(path)
+    return Closure.load(path)
 
 
 def _read_config(path: str | Path) -> dict[str, Any]:
     file = Path(path) / CONFIG
     if not file.is_file():
         raise FileNotFoundError(f"closure {str(path)!r}: no {CONFIG} (not a saved closure)")
-    try:
-        config = json.loads(file.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{file}: not valid JSON ({error})") from None
-    for key in ("closure", "hyperparameters", "state"):
-        if key not in config:
-            raise ValueError(f"{file}: missing key {key!r}")
-    return config
+    return read_json_object(file)
 
 
-def as_states(X: Any, argument: str = "X") -> np.ndarray:
-    """Check a batch of slow states ``[n, K]`` (K >= 4) and return it as float64."""
-    try:
-        x = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{argument} must be a numeric array [n, K], got {type(X).__name__}"
-        ) from None
-    if x.ndim != 2 or x.shape[1] < 4:
-        raise ValueError(f"{argument} must have shape [n, K] with K >= 4, got {x.shape}")
-    return x
+def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Named tensors from a ``torch.save`` file, read with ``weights_only=True`` (no pickle)."""
+    tensors = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(tensors, dict):
+        raise ValueError(f"{path}: expected named tensors, got {type(tensors).__name__}")
+    return tensors
 
 
 def check_training_pairs(X: Any, coupling: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -209,6 +200,15 @@ class Closure(abc.ABC):
         """
         return None
 
+    def parameter_count(self) -> int | None:
+        """Learned numbers: a network's trainable parameters, a polynomial's coefficients;
+        ``None`` where the closure keeps its training data instead (a GP)."""
+        self._require_fitted()
+        model = getattr(self, "model", None)  # the network of a NeuralClosure
+        if isinstance(model, torch.nn.Module):
+            return sum(p.numel() for p in model.parameters() if p.requires_grad)
+        return None
+
     def to(self, device: str | torch.device) -> Closure:
         """Move learned tensors to ``device`` (a no-op for closures without any)."""
         return self
@@ -218,43 +218,63 @@ class Closure(abc.ABC):
             raise ValueError(f"closure {self.name!r} is not fitted; call fit(...) or load(...)")
 
     # -- persistence --------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Save to directory ``path``: ``closure.json`` and, for networks, ``weights.pt``."""
+    def to_record(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The fitted closure as a JSON-able record and named CPU tensors.
+
+        The record holds the name, the hyperparameters, small learned arrays as lists and
+        the training history; the tensors (network weights, GP training data) go to a
+        ``weights.pt`` next to it. :meth:`save` writes both to a folder of their own; a
+        hybrid surrogate keeps them in its run folder.
+        """
         self._require_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
         state, tensors = self._state()
-        if tensors:
-            tmp = folder / (WEIGHTS + ".tmp")
-            torch.save({k: v.detach().cpu() for k, v in tensors.items()}, tmp)
-            tmp.replace(folder / WEIGHTS)
-        config = {
+        record = {
             "closure": self.name,
             "pdeml_version": __version__,
             "hyperparameters": self.hyperparameters,
             "state": state,
             "history": self.history,
         }
-        tmp = folder / (CONFIG + ".tmp")
-        tmp.write_text(json.dumps(config, indent=1))
-        tmp.replace(folder / CONFIG)
+        return record, {k: v.detach().cpu() for k, v in tensors.items()}
+
+    @classmethod
+    def from_record(
+        cls, record: Any, tensors: dict[str, torch.Tensor], where: str | Path
+    ) -> Closure:
+        """Rebuild a fitted closure from :meth:`to_record`'s output (``where`` names the
+        file in messages). Called on a subclass, refuses a record of another closure."""
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: a closure record must be a mapping")
+        for key in ("closure", "hyperparameters", "state"):
+            if key not in record:
+                raise ValueError(f"{where}: missing key {key!r}")
+        if cls.name and record["closure"] != cls.name:
+            raise ValueError(f"{where}: holds a {record['closure']!r} closure, not {cls.name!r}")
+        closure = closure_class(record["closure"])(**record["hyperparameters"])
+        closure._set_state(record["state"], tensors)
+        closure.history = list(record.get("history", []))
+        closure.fitted = True
+        return closure
+
+    def save(self, path: str | Path) -> Path:
+        """Save to directory ``path``: ``closure.json`` and, for networks, ``weights.pt``."""
+        record, tensors = self.to_record()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        if tensors:
+            tmp = folder / (WEIGHTS + ".tmp")
+            torch.save(tensors, tmp)
+            tmp.replace(folder / WEIGHTS)
+        write_json(folder / CONFIG, record)
         return folder
 
     @classmethod
     def load(cls, path: str | Path) -> Closure:
         """Rebuild a fitted closure from its directory alone."""
-        config = _read_config(path)
-        if cls.name and config["closure"] != cls.name:
-            raise ValueError(f"{path}: holds a {config['closure']!r} closure, not {cls.name!r}")
-        closure = closure_class(config["closure"])(**config["hyperparameters"])
-        tensors: dict[str, torch.Tensor] = {}
+        record = _read_config(path)
         weights = Path(path) / WEIGHTS
-        if weights.is_file():
-            tensors = torch.load(weights, map_location="cpu", weights_only=True)
-        closure._set_state(config["state"], tensors)
-        closure.history = list(config.get("history", []))
-        closure.fitted = True
-        return closure
+        tensors = load_tensors(weights) if weights.is_file() else {}
+        return cls.from_record(record, tensors, Path(path) / CONFIG)
 
     @abc.abstractmethod
     def _state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -272,7 +292,7 @@ def closure_training_data(
 
     Draws ``n`` initial states on the attractor (``problem.sample_inputs``, which spins up
     each one), integrates them with the problem's reference solver to ``problem.T`` and
-    stacks the stored states of every trajectory.
+    stacks the stored states of every trajectory (``problem.closure_pairs``).
 
     Parameters
     ----------
@@ -291,11 +311,8 @@ def closure_training_data(
     X, coupling : numpy.ndarray
         ``[n · n_save, K]`` each.
     """
-    from pdeml.problems.lorenz96 import Lorenz96
-
-    if not isinstance(problem, Lorenz96):
+    # By name, not isinstance: closures do not import the problems (no import circle).
+    if getattr(problem, "name", None) != "lorenz96":
         raise TypeError(f"problem must be a Lorenz96 problem, got {type(problem).__name__}")
     inputs = problem.sample_inputs(n, seed)
-    out = problem.reference_solver(**(solver_options or {})).solve(inputs)
-    k = problem.K
-    return out["X"].reshape(-1, k), out["coupling"].reshape(-1, k)
+    return problem.closure_pairs(problem.reference_solver(**(solver_options or {})).solve(inputs))

@@ -54,6 +54,9 @@ class ZeroClosure(Closure):
     def polynomial_coefficients(self) -> np.ndarray:
         return np.zeros(1)
 
+    def parameter_count(self) -> int:
+        return 0
+
     def _state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         return {}, {}
 
@@ -114,6 +117,10 @@ class PolynomialClosure(Closure):
     def polynomial_coefficients(self) -> np.ndarray:
         self._require_fitted()
         return self.coefficients.copy()
+
+    def parameter_count(self) -> int:
+        self._require_fitted()
+        return self.coefficients.size
 
     def _state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         # JSON keeps float64 exactly (repr round-trips), so the loaded closure is identical.

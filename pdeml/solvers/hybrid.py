@@ -1,9 +1,10 @@
-"""The hybrid Lorenz96 solver: integrate the slow variables only, with a closure for the fast.
+"""Kernels of the hybrid Lorenz96 model: the slow variables only, a closure for the fast.
 
     dX_k/dt = X_{k−1}(X_{k+1} − X_{k−2}) − X_k + F + c(X)_k
 
-with classic RK4, the closure ``c`` (a :class:`pdeml.closures.Closure`) evaluated at every
-stage. Two implementations of the same arithmetic:
+with classic RK4, the closure ``c`` evaluated at every stage, on arrays ``X [n, K]``. The
+surrogate ``"l96-hybrid"`` (:mod:`pdeml.surrogates.l96_hybrid`) picks one of these loops for
+a closure (:mod:`pdeml.closures`):
 
 * closures that are polynomials in ``X_k`` (``none``, ``polynomial``) run entirely inside a
   numba kernel, blocks of ensemble members in parallel, members fastest in memory so the
@@ -25,28 +26,29 @@ solver at ``h = 0`` (the tests check this).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numba
 import numpy as np
 import torch
 
-from pdeml.closures.base import Closure, as_states
-from pdeml.problems.checks import require_positive
-from pdeml.solvers.base import Solver
-from pdeml.solvers.ode import lanes_for, steps_between
+from pdeml.solvers.ode import lanes_for
 
-if TYPE_CHECKING:
-    from pdeml.problems.lorenz96 import Lorenz96
+State = TypeVar("State", np.ndarray, torch.Tensor)
 
-#: Default largest RK4 step of the slow-only system, independent of the resolved model's
-#: step (which the fast scale sets). From the step-size study (docs/problems/
-#: lorenz96_hybrid.md, "Step size"; ``validation/benchmarks/hybrid_lorenz96.py --dt-study``):
-#: at t = 1 the dt = 0.05 trajectories differ from the dt = 0.005 ones by 2-4 % of the
-#: closures' own forecast error, at both the Wilks and the Lorenz-1996 settings.
-DEFAULT_DT = 0.05
-BACKENDS = ("auto", "numba", "numpy", "torch")
+
+def as_states(X: Any, argument: str = "X") -> np.ndarray:
+    """Check a batch of slow states ``[n, K]`` (K >= 4) and return it as float64."""
+    try:
+        x = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{argument} must be a numeric array [n, K], got {type(X).__name__}"
+        ) from None
+    if x.ndim != 2 or x.shape[1] < 4:
+        raise ValueError(f"{argument} must have shape [n, K] with K >= 4, got {x.shape}")
+    return x
 
 
 # -- numba kernel (polynomial closures) -----------------------------------------------------
@@ -80,11 +82,9 @@ def _hybrid_block(x, out, coef, forcing, dt, save_every):  # pragma: no cover - 
     """RK4 for one block ``x [K, lanes]`` in place; state after each ``save_every`` steps
     to ``out[m]``. Stage arithmetic as in ``pdeml.solvers.ode._l96_rk4_block``."""
     nk, lanes = x.shape
-    half = 0.5 * dt
-    sixth = dt / 6.0
-    xs = np.empty((nk, lanes))
-    kx = np.empty((nk, lanes))
-    ax = np.empty((nk, lanes))
+    half, sixth = 0.5 * dt, dt / 6.0
+    work = np.empty((3, nk, lanes))  # stage state, stage slope, sum of the slopes
+    xs, kx, ax = work[0], work[1], work[2]
     acc = np.empty(lanes)
     for m in range(out.shape[0]):
         for _ in range(save_every):
@@ -227,11 +227,8 @@ def _hybrid_network(x, out, network, forcing, dt, save_every):  # pragma: no cov
     """RK4 of ``x [n, K]`` in place with a dense ring network closure; the operations of
     :func:`hybrid_rk4_numpy`, state after every ``save_every`` steps to ``out[:, m]``."""
     n, nk = x.shape
-    half = 0.5 * dt
-    sixth = dt / 6.0
-    xs = np.empty((n, nk))
-    kx = np.empty((n, nk))
-    ax = np.empty((n, nk))
+    half, sixth = 0.5 * dt, dt / 6.0
+    xs, kx, ax = np.empty((n, nk)), np.empty((n, nk)), np.empty((n, nk))
     for m in range(out.shape[1]):
         for _ in range(save_every):
             _network_tendency(x, ax, network, forcing)
@@ -304,8 +301,6 @@ def hybrid_rk4_numpy(
     """
     x = np.array(as_states(X0, "X0"), dtype=np.float64, order="C")
     n, nk = x.shape
-    out = np.empty((n, n_save, nk))
-    half, sixth = 0.5 * dt, dt / 6.0
     sites = np.arange(nk)
     km1, kp1, km2 = np.roll(sites, 1), np.roll(sites, -1), np.roll(sites, 2)
 
@@ -313,8 +308,15 @@ def hybrid_rk4_numpy(
         # v[:, km1][k] = v[k − 1], the operation order of the torch loop and the kernel.
         return v[:, km1] * (v[:, kp1] - v[:, km2]) - v + F + closure(v)
 
-    for m in range(n_save):
-        for _ in range(save_every):
+    return _rk4(x, np.empty((n, n_save, nk)), tendency, dt, save_every)
+
+
+def _rk4(x: State, out: State, tendency: Callable[[State], State], dt: float, every: int) -> State:
+    """Textbook RK4 of ``x [n, K]`` in numpy or torch, ``every`` steps between the stored
+    states ``out[:, m]``; the stage order of the numba kernels, so all loops round alike."""
+    half, sixth = 0.5 * dt, dt / 6.0
+    for m in range(out.shape[1]):
+        for _ in range(every):
             a = tendency(x)
             k = tendency(x + half * a)
             a = a + 2.0 * k
@@ -329,7 +331,7 @@ def hybrid_rk4_numpy(
 # -- torch loop (network closures) ----------------------------------------------------------
 def hybrid_rk4_torch(
     X0: np.ndarray | torch.Tensor,
-    closure: Closure,
+    closure: Callable[[torch.Tensor], torch.Tensor],
     *,
     F: float,
     dt: float,
@@ -337,212 +339,21 @@ def hybrid_rk4_torch(
     save_every: int,
     device: str | torch.device | None = None,
 ) -> np.ndarray:
-    """RK4 of the slow ring in float64 torch, ``closure.torch_call`` on the batch per stage.
+    """RK4 of the slow ring in float64 torch, ``closure`` called on the batch per stage.
 
-    Arguments as :func:`hybrid_rk4_polynomial`, with the closure object instead of
+    Arguments as :func:`hybrid_rk4_polynomial`, with a function of tensors ``[n, K] ->
+    [n, K]`` (a closure's :meth:`~pdeml.closures.Closure.torch_call`) instead of
     coefficients and the ``device`` the state lives on (default CPU). Returns
     ``[n, n_save, K]`` as numpy.
     """
     x = torch.as_tensor(as_states(X0, "X0"), dtype=torch.float64, device=device)
     n, nk = x.shape
     out = torch.empty((n, n_save, nk), dtype=torch.float64, device=x.device)
-    half, sixth = 0.5 * dt, dt / 6.0
 
     def tendency(v: torch.Tensor) -> torch.Tensor:
         # roll(v, s)[k] = v[k − s]
         advection = torch.roll(v, 1, 1) * (torch.roll(v, -1, 1) - torch.roll(v, 2, 1))
-        return advection - v + F + closure.torch_call(v)
+        return advection - v + F + closure(v)
 
     with torch.no_grad():
-        for m in range(n_save):
-            for _ in range(save_every):
-                a = tendency(x)
-                k = tendency(x + half * a)
-                a = a + 2.0 * k
-                k = tendency(x + half * k)
-                a = a + 2.0 * k
-                k = tendency(x + dt * k)
-                x = x + sixth * (a + k)
-            out[:, m] = x
-    return out.cpu().numpy()
-
-
-# -- the solver -----------------------------------------------------------------------------
-class HybridLorenz96Solver(Solver):
-    """Slow-only Lorenz96 with a closure for the fast scale, on the problem's time grid.
-
-    Parameters
-    ----------
-    problem : Lorenz96
-        Gives ``K``, ``F``, the horizon ``T`` and the output interval ``save_every·dt``;
-        ``J, h, b, c`` are not used (the closure stands for them).
-    closure : Closure
-        A fitted closure (``make_closure("none")`` needs no fitting).
-    dt : float, optional
-        Largest RK4 step (default ``min(DEFAULT_DT, save_interval)`` with
-        :data:`DEFAULT_DT` = 0.05, chosen by a step-size study, not the problem's ``dt``);
-        each output interval is split into the fewest equal steps not longer than ``dt``.
-    backend : {"auto", "numba", "numpy", "torch"}
-        ``auto``: numba for polynomial closures and for closures with a compiled network
-        form (the FNO when ``K·width ≤`` :data:`pdeml.closures.fno.DENSE_LIMIT`), numpy
-        (the closure's inference fast path) for the others, torch when a non-CPU
-        ``device`` is given. ``numpy`` and ``torch`` work for every closure (the tests
-        compare them); ``numba`` only for those two kinds.
-    device : str, optional
-        Device of the torch loop's state (default: the CPU).
-    check_finite : bool
-        Raise ``FloatingPointError`` when the trajectory blows up (default). Evaluations
-        that measure the time to failure pass False and get the NaN/inf trajectory.
-
-    Notes
-    -----
-    ``solve({"X0": X0 [n, K]})`` returns ``X [n, t, K]`` at ``problem.output_times()`` (as
-    the reference solver's ``X``) and ``coupling [n, t, K]``, the closure at those states.
-    A ``Y0`` entry, if present, is ignored. :meth:`integrate` takes any horizon.
-    """
-
-    name = "lorenz96-hybrid"
-
-    def __init__(
-        self,
-        problem: Lorenz96,
-        closure: Closure,
-        *,
-        dt: float | None = None,
-        backend: str = "auto",
-        device: str | None = None,
-        check_finite: bool = True,
-    ) -> None:
-        from pdeml.problems.lorenz96 import Lorenz96
-
-        if not isinstance(problem, Lorenz96):
-            raise TypeError(f"problem must be a Lorenz96 problem, got {type(problem).__name__}")
-        if not isinstance(closure, Closure):
-            raise TypeError(f"closure must be a pdeml Closure, got {type(closure).__name__}")
-        super().__init__(problem)
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if dt is None:
-            dt = min(DEFAULT_DT, problem.save_interval)
-        require_positive(self.name, "dt", dt)
-        self.closure = closure
-        self.dt = float(dt)
-        self.backend = backend
-        self.device = device
-        self.check_finite = bool(check_finite)
-        if backend == "numba" and closure.fitted and not self._compiles(problem.K):
-            raise ValueError(
-                f"backend 'numba' needs a polynomial closure or a compiled network form; "
-                f"{closure.name!r} on K = {problem.K} has neither (use 'auto' or 'torch')"
-            )
-
-    def options(self) -> dict[str, Any]:
-        return {
-            "closure": self.closure.name,
-            "closure_hyperparameters": self.closure.hyperparameters,
-            "dt": self.dt,
-            "backend": self.backend,
-        }
-
-    def _network(self, K: int) -> tuple | None:
-        """The closure's compiled network form on rings of ``K`` sites, if it has one."""
-        if not self.closure.fitted:
-            return None
-        form = getattr(self.closure.inference(K), "compiled_form", None)
-        return form() if form is not None else None
-
-    def _compiles(self, K: int) -> bool:
-        """Whether the closure runs inside a numba kernel on rings of ``K`` sites."""
-        return self.closure.polynomial_coefficients() is not None or self._network(K) is not None
-
-    def uses_numba(self, K: int | None = None) -> bool:
-        """Whether :meth:`integrate` runs in a numba kernel (rings of ``K``, default the
-        problem's)."""
-        return self.path(K) == "numba"
-
-    def path(self, K: int | None = None) -> str:
-        """The loop :meth:`integrate` runs: ``"numba"``, ``"numpy"`` or ``"torch"``.
-
-        ``numba`` for polynomial closures and for closures whose fast path has a
-        ``compiled_form`` (the FNO on rings with ``K·width ≤`` DENSE_LIMIT) on rings of
-        ``K`` sites (default the problem's ``K``), ``numpy`` for the other CPU runs.
-        """
-        if self.backend != "auto":
-            return self.backend
-        if self.device is not None and not str(self.device).startswith("cpu"):
-            return "torch"
-        if self._compiles(self.problem.K if K is None else int(K)):
-            return "numba"
-        return "numpy"
-
-    def integrate(self, X0: Any, T: float, save_interval: float | None = None) -> np.ndarray:
-        """Integrate ``X0 [n, K]`` to time ``T``, storing every ``save_interval``.
-
-        Parameters
-        ----------
-        X0 : array_like
-            Initial slow states ``[n, K]`` (any ``K >= 4``).
-        T : float
-            Horizon, a whole multiple of ``save_interval``.
-        save_interval : float, optional
-            Time between stored states (default: the problem's).
-
-        Returns
-        -------
-        numpy.ndarray
-            ``[n, T/save_interval, K]`` at ``save_interval, 2·save_interval, …, T``.
-        """
-        self.closure._require_fitted()
-        interval = self.problem.save_interval if save_interval is None else save_interval
-        require_positive(self.name, "save_interval", interval)
-        require_positive(self.name, "T", T)
-        ratio = T / interval
-        n_save = round(ratio)
-        if n_save < 1 or abs(ratio - n_save) > 1e-9 * ratio:
-            raise ValueError(
-                f"T = {T} must be a whole multiple (>= 1) of save_interval = {interval}"
-            )
-        steps = steps_between(interval, self.dt)
-        run = {"F": self.problem.F, "dt": interval / steps, "n_save": n_save, "save_every": steps}
-        x0 = as_states(X0, "X0")
-        path = self.path(x0.shape[1])
-        if path == "numba":
-            coefficients = self.closure.polynomial_coefficients()
-            network = None if coefficients is not None else self._network(x0.shape[1])
-            if coefficients is not None:
-                x = hybrid_rk4_polynomial(x0, coefficients, **run)
-            elif network is not None:
-                x = hybrid_rk4_network(x0, network, **run)
-            else:
-                raise ValueError(
-                    f"backend 'numba' needs a polynomial closure or a compiled network form; "
-                    f"{self.closure.name!r} on K = {x0.shape[1]} has neither (use 'auto', "
-                    "'numpy' or 'torch')"
-                )
-        elif path == "numpy":
-            x = hybrid_rk4_numpy(x0, self.closure.inference(x0.shape[1]), **run)
-        else:
-            x = hybrid_rk4_torch(x0, self.closure, device=self.device, **run)
-        if self.check_finite and not np.all(np.isfinite(x)):
-            raise FloatingPointError(
-                f"{self.name}: the state became NaN or infinite with the {self.closure.name!r} "
-                f"closure (dt = {self.dt}); the closure drives X off the attractor, or dt is "
-                "too large"
-            )
-        return x
-
-    def solve(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``{"X0": [n, K]}`` → ``{"X": [n, t, K], "coupling": [n, t, K]}`` (see class)."""
-        if not isinstance(inputs, Mapping) or "X0" not in inputs:
-            raise ValueError("inputs must be a mapping with an 'X0' entry [n, K]")
-        x0 = as_states(inputs["X0"], "X0")
-        if x0.shape[1] != self.problem.K:
-            raise ValueError(f"X0 must have K = {self.problem.K} columns, got {x0.shape[1]}")
-        x = self.integrate(x0, self.problem.T)
-        n, t, k = x.shape
-        with np.errstate(all="ignore"):  # a blown-up run (check_finite=False) gives NaN here
-            # A float64 evaluation of the closure (a network's float32 torch forward would
-            # differ from the trajectory's own evaluation by ~1e-6).
-            states = np.ascontiguousarray(x.reshape(n * t, k), dtype=np.float64)
-            coupling = self.closure.inference(k)(states).reshape(n, t, k)
-        return {"X": x, "coupling": coupling}
+        return _rk4(x, out, tendency, dt, save_every).cpu().numpy()

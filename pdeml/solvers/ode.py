@@ -9,7 +9,8 @@ fast variables ``Y`` on one ring, ``Y_{j,k}`` at ring position ``j + J·k``:
 is integrated with the classic fourth-order Runge–Kutta scheme. Two implementations of the
 same arithmetic live here:
 
-* :func:`lorenz96_rk4`, the numba kernel behind :class:`Lorenz96RK4Solver`: blocks of
+* :func:`lorenz96_rk4`, the numba kernel behind the reference solver of
+  :class:`pdeml.problems.Lorenz96` (``pdeml/problems/lorenz96/solver.py``): blocks of
   ensemble members in parallel (``prange``), each block laid out so that every loop runs
   over long contiguous memory and vectorises, work buffers allocated once per block;
 * :func:`lorenz96_rk4_numpy`, a plain vectorised-numpy version (``np.roll`` over the whole
@@ -23,16 +24,10 @@ is the ring).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numba
 import numpy as np
-
-from pdeml.problems.checks import check_steps, require_positive
-from pdeml.solvers.base import ReferenceSolver
-
-if TYPE_CHECKING:
-    from pdeml.problems.lorenz96 import Lorenz96
 
 
 # -- tendency -------------------------------------------------------------------------------
@@ -228,11 +223,14 @@ def _as_state(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _check_steps(n_save: Any, save_every: Any) -> tuple[int, int]:
-    for label, value, low in (("n_save", n_save, 1), ("save_every", save_every, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
-    return int(n_save), int(save_every)
+def _check_run(
+    X0: Any, Y0: Any, n_save: Any, save_every: Any
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Checked initial states (as :func:`_as_state`) and stored-state counts."""
+    for label, value in (("n_save", n_save), ("save_every", save_every)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
+    return (*_as_state(X0, Y0), int(n_save), int(save_every))
 
 
 def lorenz96_tendency(
@@ -322,8 +320,7 @@ def lorenz96_rk4(
     X, Y : numpy.ndarray
         Trajectories ``[n, n_save, K]`` and ``[n, n_save, K, J]`` (initial state excluded).
     """
-    x, y = _as_state(X0, Y0)
-    n_save, save_every = _check_steps(n_save, save_every)
+    x, y, n_save, save_every = _check_run(X0, Y0, n_save, save_every)
     n, nk, nj = y.shape
     lanes = lanes_for(n)
     xb, yb = _to_blocks(x, y, lanes)
@@ -340,25 +337,18 @@ def lorenz96_rk4(
 
 # -- plain numpy RK4 (independent reference and benchmark baseline) -------------------------
 def lorenz96_rk4_numpy(
-    X0: np.ndarray,
-    Y0: np.ndarray,
-    *,
-    F: float,
-    h: float,
-    b: float,
-    c: float,
-    dt: float,
-    n_save: int,
-    save_every: int,
+    X0: np.ndarray, Y0: np.ndarray, *, dt: float, n_save: int, save_every: int, **system: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The same RK4 integration as :func:`lorenz96_rk4`, written in vectorised numpy.
 
     Written independently of the numba kernel (``np.roll`` on the whole ensemble instead of
     index loops), so the two agreeing is evidence that both implement the equations.
-    Arguments and return values as for :func:`lorenz96_rk4`.
+    Arguments (``system``: ``F, h, b, c``) and return values as for :func:`lorenz96_rk4`.
     """
-    x, y = _as_state(X0, Y0)
-    n_save, save_every = _check_steps(n_save, save_every)
+    x, y, n_save, save_every = _check_run(X0, Y0, n_save, save_every)
+    F, h, b, c = (float(system.pop(name)) for name in ("F", "h", "b", "c"))
+    if system:
+        raise TypeError(f"unexpected arguments {sorted(system)}")
     n, nk, nj = y.shape
     hcb, cb = h * c / b, c * b
     y = y.reshape(n, nk * nj)
@@ -393,65 +383,3 @@ def steps_between(interval: float, dt: float) -> int:
     ratio = interval / dt
     # The tolerance keeps e.g. 0.05 / 0.005 = 10.000000000000002 at 10 steps, not 11.
     return max(1, math.ceil(ratio - 1e-9 * ratio))
-
-
-# -- the solver -----------------------------------------------------------------------------
-class Lorenz96RK4Solver(ReferenceSolver):
-    """Reference solver of :class:`pdeml.problems.Lorenz96`: classic RK4 in numba.
-
-    Integrates every sample from ``(X0, Y0)`` to ``T`` and stores the state at each of the
-    problem's output times (``problem.output_times()``), samples in parallel over numba
-    threads.
-
-    Parameters
-    ----------
-    problem : Lorenz96
-        The problem (``K, J, F, h, b, c, dt, T, save_every`` are read from it).
-    dt : float, optional
-        Largest RK4 step; default the problem's ``dt``. Each interval between stored
-        states is split into the smallest whole number of equal steps not longer than
-        ``dt``, so the output times are hit exactly whatever the step.
-
-    Raises
-    ------
-    ValueError
-        If ``dt`` is not a finite number > 0.
-    FloatingPointError
-        From :meth:`solve`, if the state becomes NaN or infinite (``dt`` too large).
-    """
-
-    name = "lorenz96-rk4"
-
-    def __init__(self, problem: Lorenz96, *, dt: float | None = None) -> None:
-        super().__init__(problem)
-        if dt is None:
-            dt = problem.dt
-        require_positive(self.name, "dt", dt)
-        check_steps(
-            self.name, f"dt = {dt!r} with T = {problem.T}", problem.T / dt, "pass a larger dt"
-        )
-        self.dt = float(dt)
-
-    def options(self) -> dict[str, Any]:
-        """``{"dt": largest step}``."""
-        return {"dt": self.dt}
-
-    def _solve(self, inputs: dict[str, np.ndarray], resolution: int) -> dict[str, np.ndarray]:
-        p = self.problem
-        interval = p.save_interval
-        steps = steps_between(interval, self.dt)
-        system = {name: getattr(p, name) for name in ("F", "h", "b", "c")}
-        x, y = lorenz96_rk4(
-            inputs["X0"],
-            inputs["Y0"],
-            **system,
-            dt=interval / steps,
-            n_save=p.n_save,
-            save_every=steps,
-        )
-        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-            raise FloatingPointError(
-                f"{self.name}: the state became NaN or infinite; dt={self.dt} is too large "
-                "for these parameters, pass a smaller dt"
-            )
-        return {"X": x, "Y": y, "coupling": p.coupling_term(y)}

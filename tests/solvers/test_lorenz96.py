@@ -12,8 +12,8 @@ import pytest
 import pdeml
 from pdeml.data.generation import generate
 from pdeml.problems import Lorenz96
+from pdeml.problems.lorenz96.solver import Lorenz96RK4Solver
 from pdeml.solvers.ode import (
-    Lorenz96RK4Solver,
     lorenz96_rk4,
     lorenz96_rk4_numpy,
     lorenz96_tendency,

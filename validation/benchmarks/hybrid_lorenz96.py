@@ -45,7 +45,7 @@ except ImportError:  # run as a script from anywhere
 
 from pdeml.closures import closure_training_data, make_closure
 from pdeml.problems import Lorenz96
-from pdeml.solvers.hybrid import HybridLorenz96Solver
+from pdeml.surrogates.l96_hybrid import L96HybridSurrogate
 
 FAMILY = {"J": 32, "F": 20.0, "dt": 0.001, "save_every": 50}
 KS = (4, 8, 16, 32, 64, 128, 256)
@@ -99,7 +99,7 @@ def measure(k: int, members: int, closures: dict[str, Any], repeats: int) -> dic
     row: dict[str, Any] = {"K": k, "slow + fast variables": k * (FAMILY["J"] + 1)}
     row["resolved s/tu"] = cost_per_time_unit(run_resolved, interval, repeats)
     for name, closure in closures.items():
-        hybrid = HybridLorenz96Solver(problem, closure, check_finite=False)
+        hybrid = L96HybridSurrogate(problem, closure, check_finite=False)
         with np.errstate(all="ignore"):
             hybrid.integrate(states["X0"], interval)
             seconds = cost_per_time_unit(
@@ -144,7 +144,7 @@ def dt_study() -> str:
         for name, closure in closures.items():
             runs = {}
             for dt in STUDY_DTS:
-                solver = HybridLorenz96Solver(problem, closure, dt=dt, check_finite=False)
+                solver = L96HybridSurrogate(problem, closure, dt=dt, check_finite=False)
                 with np.errstate(all="ignore"):
                     runs[dt] = solver.integrate(inputs["X0"], 1.0)[:, -1]
             forecast = float(np.sqrt(np.mean((runs[STUDY_DTS[0]] - reference) ** 2)))
@@ -186,7 +186,7 @@ def best_of(run, repeats: int) -> float:
 def fno_grid() -> str:
     """Markdown table: FNO closure sizes at Wilks (quick data) against the polynomial one.
 
-    Training data and test sets are those of ``validation/multiscale_lorenz96.py --size
+    Training data and test sets are those of ``validation/studies/multiscale_lorenz96.py --size
     quick`` (16 / 4 resolved runs of 10 time units, 40 epochs); RMSE at t = 1 over 32
     attractor states; speed-up of the hybrid (32 members) over the resolved model timed
     right after it (best of 3 and 2).
@@ -208,7 +208,7 @@ def fno_grid() -> str:
     for name, hp in candidates:
         train = {} if name == "polynomial" else {"epochs": 40, "batch_size": 32}
         closure = make_closure(name, **hp, **train).fit(x_train, c_train)
-        solver = HybridLorenz96Solver(problem, closure, check_finite=False)
+        solver = L96HybridSurrogate(problem, closure, check_finite=False)
         with np.errstate(all="ignore"):
             x = solver.integrate(inputs["X0"], 1.0)[:, -1]
         solver.integrate(timing["X0"], 1.0)  # compile / build the fast path first
@@ -267,9 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         name: float(np.polyfit(logk[1:], np.log([r[f"{name} s/tu"] for r in rows[1:]]), 1)[0])
         for name in ["resolved", *closures]
     }
-    hybrid_dt = HybridLorenz96Solver(
-        Lorenz96(K=8, **FAMILY, T=0.05, spinup=0.0), closures["none"]
-    ).dt
+    hybrid_dt = L96HybridSurrogate(Lorenz96(K=8, **FAMILY, T=0.05, spinup=0.0), closures["none"]).dt
     cost_cols = ["K", "slow + fast variables", "resolved s/tu", *[f"{n} s/tu" for n in closures]]
     ratio_cols = ["K", *[f"{n} speed-up" for n in closures]]
     text = header("Hybrid Lorenz96: cost per model time unit against K") + "\n".join(

@@ -1,10 +1,14 @@
-"""Hybrid Lorenz96 solvers with learned closures against the fully resolved two-scale model.
+"""Hybrid Lorenz96 models with learned closures against the fully resolved two-scale model.
 
-At the Wilks (2005) setting (K = 8, J = 32, F = 20) and the Lorenz (1996) setting (K = 36,
-J = 10, F = 10), for each closure (none, polynomial degree 4, local MLP, local GP, FNO):
+The forecast scores of this comparison run through the validation runner
+(``pdeml validate validation/suites/lorenz96_quick.toml``); this study adds what a suite
+does not score: long-run statistics and the time to failure. At the Wilks (2005) setting
+(K = 8, J = 32, F = 20) and the Lorenz (1996) setting (K = 36, J = 10, F = 10), for each
+closure (none, polynomial degree 4, local MLP, local GP, FNO) of the surrogate
+``"l96-hybrid"``:
 
-1. training pairs ``(X, coupling)`` recorded along resolved trajectories (seed 0);
-2. closure error on held-out snapshots (normalised MSE: 1 = predicting the mean);
+1. the closure is fitted to resolved trajectories (seed 0);
+2. closure error on held-out trajectories (normalised MSE: 1 = predicting the mean);
 3. short-range forecasts from ``n_forecast`` attractor states (seed 1): RMSE against the
    resolved X at t = 1 and t = 5, and the time to failure, the first time a member's RMSE
    passes the climatological standard deviation of X (members that never fail count at
@@ -16,12 +20,13 @@ J = 10, F = 10), for each closure (none, polynomial degree 4, local MLP, local G
 5. runtime per model time unit for an ensemble of ``n_timing`` members, hybrid and
    resolved (best of 2, same process).
 
-Goals checked (issue 10): the FNO closure beats the polynomial one on forecast error and
-long-run statistics; a hybrid runs at least 10× faster than the resolved model at Wilks.
+The statistics are :mod:`pdeml.problems.lorenz96.statistics`. Goals checked (issue 10): the
+FNO closure beats the polynomial one on forecast error and long-run statistics; a hybrid
+runs at least 10× faster than the resolved model at Wilks.
 
 Run::
 
-    python validation/multiscale_lorenz96.py --size quick   # minutes on 2 CPU cores
+    python validation/studies/multiscale_lorenz96.py --size quick   # minutes on 2 CPU cores
 
 It prints the tables and writes ``validation/reports/multiscale_lorenz96_<size>.md``.
 """
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,18 +44,22 @@ from typing import Any
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import _report
 
-from pdeml.closures import Closure, closure_training_data, make_closure
+import pdeml
 from pdeml.problems import Lorenz96
-from pdeml.solvers.hybrid import HybridLorenz96Solver
+from pdeml.problems.lorenz96.statistics import (
+    climate_statistics,
+    histogram_bins,
+    rmse_per_member,
+    time_to_failure,
+)
 
 SETTINGS = {
     "Wilks 2005": {"K": 8, "J": 32, "F": 20.0, "dt": 0.001, "save_every": 50},
     "Lorenz 1996": {"K": 36, "J": 10, "F": 10.0, "dt": 0.005, "save_every": 10},
 }
-
 SIZES: dict[str, dict[str, Any]] = {
     "quick": {
         "train_trajectories": 16,
@@ -80,50 +90,35 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 
-def closures_for(setting: str, size: dict[str, Any]) -> dict[str, Closure]:
-    """Untrained closures; networks sized for the ring (FNO modes ≤ K/2 + 1)."""
-    k = SETTINGS[setting]["K"]
-    epochs = size["epochs"]
-    return {
-        "none": make_closure("none"),
-        "polynomial": make_closure("polynomial", degree=4),
-        "mlp": make_closure("mlp", window=2, hidden=(32, 32), epochs=epochs, batch_size=32),
-        "gp": make_closure("gp", window=0, max_points=size["gp_points"], restarts=2),
-        "fno": make_closure(
-            "fno",
-            modes=min(8, k // 2 + 1),
-            width=8,
-            layers=2,
-            projection=16,
-            activation="relu",
-            epochs=epochs,
-            batch_size=32,
-        ),
-    }
-
-
-def rmse_per_member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``[n, t, K]`` pair → RMSE over K, ``[n, t]`` (NaN/inf count as failure: +inf)."""
-    with np.errstate(all="ignore"):
-        err = np.sqrt(np.mean((a - b) ** 2, axis=-1))
-    return np.where(np.isfinite(err), err, np.inf)
-
-
-def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """Autocorrelation of ``x [n, t, K]`` at lags 0 … max_lag (stored steps), pooled."""
-    x = x - x.mean()
-    var = np.mean(x * x)
-    return np.array(
-        [np.mean(x[:, lag:] * x[:, : x.shape[1] - lag]) / var for lag in range(max_lag + 1)]
+def format_row(row: dict[str, Any]) -> str:
+    """``key: value`` pairs of one table row, floats to 4 significant digits."""
+    return ", ".join(
+        f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}" for k, v in row.items()
     )
 
 
-def hellinger(a: np.ndarray, b: np.ndarray, bins: np.ndarray) -> float:
-    """Hellinger distance between the histograms of ``a`` and ``b`` on ``bins`` (0 … 1)."""
-    p, _ = np.histogram(a, bins)
-    q, _ = np.histogram(b, bins)
-    p, q = p / max(p.sum(), 1), q / max(q.sum(), 1)
-    return float(np.sqrt(max(0.0, 1.0 - np.sum(np.sqrt(p * q)))))
+def closures_for(setting: str, size: dict[str, Any]) -> dict[str, tuple[dict, dict]]:
+    """Per closure: the surrogate's hyperparameters and the fit options (networks sized for
+    the ring: FNO modes ≤ K/2 + 1)."""
+    k = SETTINGS[setting]["K"]
+    epochs = {"epochs": size["epochs"], "batch_size": 32}
+    fno = {"modes": min(8, k // 2 + 1), "width": 8, "layers": 2, "projection": 16}
+    return {
+        "none": ({"closure": "none"}, {}),
+        "polynomial": ({"closure": "polynomial", "degree": 4}, {}),
+        "mlp": ({"closure": "mlp", "window": 2, "hidden": (32, 32)}, epochs),
+        "gp": ({"closure": "gp", "window": 0, "max_points": size["gp_points"]}, {"restarts": 2}),
+        "fno": ({"closure": "fno", **fno, "activation": "relu"}, epochs),
+    }
+
+
+def trajectories(problem: Lorenz96, n: int, seed: int, folder: Path) -> pdeml.Dataset:
+    """``n`` resolved trajectories from attractor states drawn with ``seed``, as a dataset
+    (float64, so the closure sees exactly the solver's numbers)."""
+    inputs = problem.sample_inputs(n, seed)
+    outputs = problem.reference_solver().solve(inputs)
+    path = folder / f"{problem.K}_{seed}.h5"
+    return pdeml.from_arrays(problem, inputs, outputs, path=path, dtype="float64")
 
 
 def seconds_per_time_unit(run, T: float) -> float:
@@ -136,12 +131,14 @@ def seconds_per_time_unit(run, T: float) -> float:
     return best / T
 
 
-def evaluate_setting(setting: str, size: dict[str, Any]) -> tuple[list[dict], dict[str, Any]]:
+def evaluate_setting(
+    setting: str, size: dict[str, Any], folder: Path
+) -> tuple[list[dict], dict[str, Any]]:
     params = SETTINGS[setting]
     base = Lorenz96(**params, T=size["train_T"], spinup=10.0)
     print(f"\n== {setting}: training data", flush=True)
-    x_train, c_train = closure_training_data(base, size["train_trajectories"], seed=0)
-    x_test, c_test = closure_training_data(base, size["test_trajectories"], seed=3)
+    train = trajectories(base, size["train_trajectories"], 0, folder)
+    test = trajectories(base, size["test_trajectories"], 3, folder)
 
     # Forecast reference and long resolved run.
     forecast = Lorenz96(**params, T=size["forecast_T"], spinup=10.0)
@@ -155,8 +152,7 @@ def evaluate_setting(setting: str, size: dict[str, Any]) -> tuple[list[dict], di
     skip = round(size["burn_in"] / long.save_interval)
     clim_std = float(l_ref[:, skip:].std())
     max_lag = round(2.0 / long.save_interval)
-    acf_ref = autocorrelation(l_ref[:, skip:], max_lag)
-    bins = np.linspace(l_ref.min() - 0.2 * np.ptp(l_ref), l_ref.max() + 0.2 * np.ptp(l_ref), 61)
+    bins = histogram_bins(l_ref)
     times = forecast.output_times()
     i1, i5 = np.argmin(np.abs(times - 1.0)), np.argmin(np.abs(times - 5.0))
 
@@ -167,20 +163,16 @@ def evaluate_setting(setting: str, size: dict[str, Any]) -> tuple[list[dict], di
     resolved_times = [seconds_per_time_unit(lambda T: resolved.solve(t_inputs), 1.0)]
 
     rows = []
-    for name, closure in closures_for(setting, size).items():
+    for name, (hyper, options) in closures_for(setting, size).items():
+        hybrid = pdeml.make_surrogate("l96-hybrid", forecast, check_finite=False, **hyper)
         start = time.perf_counter()
-        closure.fit(x_train, c_train)
+        hybrid.fit(train, **options)
         fit_seconds = time.perf_counter() - start
-        closure_error = float(np.mean((closure(x_test) - c_test) ** 2) / np.var(c_test))
-        hybrid = HybridLorenz96Solver(forecast, closure, check_finite=False)
         with np.errstate(all="ignore"):
             f_hyb = hybrid.integrate(f_inputs["X0"], forecast.T)
             l_hyb = hybrid.integrate(l_inputs["X0"], long.T)
         err = rmse_per_member(f_hyb, f_ref)
-        failed = err > clim_std
-        first = np.where(failed.any(axis=1), times[np.argmax(failed, axis=1)], times[-1])
-        tail = l_hyb[:, skip:]
-        finite = bool(np.all(np.isfinite(tail)))
+        first, failed = time_to_failure(err, times, clim_std)
         hybrid_seconds = seconds_per_time_unit(
             lambda T, h=hybrid: h.integrate(t_inputs["X0"], T), 0.5 if name == "gp" else 1.0
         )
@@ -191,47 +183,35 @@ def evaluate_setting(setting: str, size: dict[str, Any]) -> tuple[list[dict], di
         row = {
             "closure": name,
             "fit s": fit_seconds,
-            "closure nMSE": closure_error,
+            "closure nMSE": hybrid.closure_error(test),
             "RMSE t=1": float(np.mean(np.where(np.isfinite(err[:, i1]), err[:, i1], np.nan))),
             "RMSE t=5": float(np.mean(np.where(np.isfinite(err[:, i5]), err[:, i5], np.nan))),
             "time to failure": float(first.mean()),
-            "failed": f"{int(failed.any(axis=1).sum())}/{len(first)}",
-            "mean X": float(tail.mean()) if finite else float("nan"),
-            "std X": float(tail.std()) if finite else float("nan"),
-            "ACF error": float(np.mean(np.abs(autocorrelation(tail, max_lag) - acf_ref)))
-            if finite
-            else float("nan"),
-            "Hellinger": hellinger(tail, l_ref[:, skip:], bins) if finite else float("nan"),
+            "failed": f"{int(failed.sum())}/{len(first)}",
+            **climate_statistics(l_hyb[:, skip:], l_ref[:, skip:], max_lag, bins),
             "s per time unit": hybrid_seconds,
             "speed-up": resolved_now / hybrid_seconds,
         }
         rows.append(row)
-        print(
-            ", ".join(
-                f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}" for k, v in row.items()
-            ),
-            flush=True,
-        )
-    resolved_row = {
-        "closure": "resolved (reference)",
-        "fit s": 0.0,
-        "closure nMSE": 0.0,
-        "RMSE t=1": 0.0,
-        "RMSE t=5": 0.0,
-        "time to failure": float("nan"),
-        "failed": "-",
-        "mean X": float(l_ref[:, skip:].mean()),
-        "std X": clim_std,
-        "ACF error": 0.0,
-        "Hellinger": 0.0,
-        "s per time unit": float(np.median(resolved_times)),
-        "speed-up": 1.0,
-    }
-    rows.append(resolved_row)
+        print(format_row(row), flush=True)
+    rows.append(
+        {
+            "closure": "resolved (reference)",
+            **dict.fromkeys(("fit s", "closure nMSE", "RMSE t=1", "RMSE t=5"), 0.0),
+            "time to failure": float("nan"),
+            "failed": "-",
+            "mean X": float(l_ref[:, skip:].mean()),
+            "std X": clim_std,
+            "ACF error": 0.0,
+            "Hellinger": 0.0,
+            "s per time unit": float(np.median(resolved_times)),
+            "speed-up": 1.0,
+        }
+    )
     info = {
-        "train snapshots": x_train.shape[0],
+        "train snapshots": len(train) * base.n_save,
         "climatological std": clim_std,
-        "hybrid dt": HybridLorenz96Solver(forecast, make_closure("none")).dt,
+        "hybrid dt": pdeml.make_surrogate("l96-hybrid", forecast).dt,
         "resolved dt": params["dt"],
     }
     return rows, info
@@ -258,6 +238,19 @@ def goals(results: dict[str, tuple[list[dict], dict]]) -> list[str]:
     return lines
 
 
+COLUMNS = (
+    "Columns: `closure nMSE` held-out mean squared closure error / variance of the "
+    "coupling; `RMSE t=1`, `t=5` forecast RMSE of X against the resolved model, mean over "
+    "members; `time to failure` mean first time a member's RMSE passes the climatological "
+    "std of X (members that never fail count at the horizon); `failed` members that did; "
+    "`mean X`, `std X`, `ACF error` (mean |ΔACF| over lags 0-2 time units), `Hellinger` "
+    "(histograms of X) from the long runs; `s per time unit` wall seconds to integrate "
+    "the timing ensemble one model time unit (best of 2; resolved: median of its "
+    "timings); `speed-up` resolved / hybrid, the resolved model timed right after each "
+    "hybrid (the load of the shared machine drifts)."
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="quick")
@@ -267,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     load_before = os.getloadavg()
     started = time.perf_counter()
-    results = {s: evaluate_setting(s, size) for s in args.settings}
+    with tempfile.TemporaryDirectory() as folder:
+        results = {s: evaluate_setting(s, size, Path(folder)) for s in args.settings}
     load_after = os.getloadavg()
     parts = [
         _report.header(f"Multiscale Lorenz96: hybrid solvers with learned closures ({args.size})"),
@@ -276,34 +270,17 @@ def main(argv: list[str] | None = None) -> int:
         f"before, {load_after[0]:.2f} after: the machine is shared with other jobs, so timings "
         "are noisy (±30 % or more).",
         "",
-        "Columns: `closure nMSE` held-out mean squared closure error / variance of the "
-        "coupling; `RMSE t=1`, `t=5` forecast RMSE of X against the resolved model, mean over "
-        "members; `time to failure` mean first time a member's RMSE passes the climatological "
-        "std of X (members that never fail count at the horizon); `failed` members that did; "
-        "`mean X`, `std X`, `ACF error` (mean |ΔACF| over lags 0-2 time units), `Hellinger` "
-        "(histograms of X) from the long runs; `s per time unit` wall seconds to integrate "
-        "the timing ensemble one model time unit (best of 2; resolved: median of its "
-        "timings); `speed-up` resolved / hybrid, the resolved model timed right after each "
-        "hybrid (the load of the shared machine drifts).",
+        COLUMNS,
         "",
     ]
     for setting, (rows, info) in results.items():
-        parts += [
-            f"## {setting}",
-            "",
-            ", ".join(
-                f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}" for k, v in info.items()
-            ),
-            "",
-        ]
+        parts += [f"## {setting}", "", format_row(info), ""]
         parts.append(_report.markdown_table(rows))
-    parts += (
-        ["## Goals (issue 10)", "", *goals(results), ""] if len(results) == len(SETTINGS) else []
-    )
+    if len(results) == len(SETTINGS):
+        parts += ["## Goals (issue 10)", "", *goals(results), ""]
     text = "\n".join(parts)
     print(text)
-    path = _report.write_report(f"multiscale_lorenz96_{args.size}", text)
-    print(f"wrote {path}")
+    print(f"wrote {_report.write_report(f'multiscale_lorenz96_{args.size}', text)}")
     return 0
 
 
