@@ -110,7 +110,7 @@ def limit_threads(threads: int) -> None:
 
 @contextlib.contextmanager
 def limited_threads(threads: int) -> Iterator[int]:
-    """Within the block, torch and numba use at most ``threads`` threads; restored after.
+    """Within the block, torch, numba and BLAS use at most ``threads`` threads; restored after.
 
     Never raises a count the caller set lower. Yields the count in force. Used where pdeml
     runs work in the caller's own process (a training, an in-process suite or generation),
@@ -126,9 +126,16 @@ def limited_threads(threads: int) -> Iterator[int]:
     current = saved_torch if saved_torch is not None else threads
     target = max(1, min(int(threads), current))
     limit_threads(target)
+    # numpy's BLAS sizes its pool from the machine, not from the torch/numba caps: the
+    # Lorenz96 quick suite, run in-process on a busy 2-core machine, took 194 s with it
+    # uncapped and 122 s with OMP_NUM_THREADS=1 (same numbers, bit for bit).
+    from threadpoolctl import threadpool_limits
+
+    blas = threadpool_limits(limits=target, user_api="blas")
     try:
         yield target
     finally:
+        blas.restore_original_limits()
         if numba is not None and saved_numba is not None:
             numba.set_num_threads(saved_numba)
         if torch is not None and saved_torch is not None:

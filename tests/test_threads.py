@@ -54,3 +54,17 @@ def test_limited_threads_gives_the_callers_settings_back():
             assert used == 1 and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_limited_threads_caps_blas_and_gives_it_back() -> None:
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    if not before:
+        pytest.skip("numpy is linked to no BLAS that threadpoolctl knows")
+    with _threads.limited_threads(1):
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
