@@ -165,6 +165,16 @@ class Problem:
         """Fewest grid points per direction of inputs the problem accepts."""
         return self.MIN_RESOLUTION
 
+    def parameters_from_shapes(self, fields: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        """Parameters that the arrays' time axes fix, for reading foreign files.
+
+        ``fields`` maps field names to arrays with the sample axis first (some may be
+        missing). The default is none; a problem whose number of stored times is a
+        parameter (Burgers ``n_t``, Navier–Stokes ``t_in`` and ``T``) reads it here, so
+        that importers need not know any problem by name.
+        """
+        return {}
+
     def sample_nbytes(self, resolution: int | None = None) -> float:
         """Estimated peak bytes to draw and solve one sample on the grid of ``resolution``.
 

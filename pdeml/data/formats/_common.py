@@ -245,19 +245,6 @@ def unsupported(fmt: str, problem: Problem, supported: Mapping[str, Any]) -> Val
     )
 
 
-def time_structure(problem: Problem, fields: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Parameters that the fields' time axes fix (Navier–Stokes ``t_in``/``T``, Burgers ``n_t``)."""
-    if problem.name == "navier_stokes":
-        w_in, w_out = fields.get("w_in"), fields.get("w_out")
-        if w_in is not None and w_out is not None and np.ndim(w_in) == np.ndim(w_out) == 4:
-            t_in = int(np.shape(w_in)[1])
-            return {"t_in": t_in, "T": t_in + int(np.shape(w_out)[1])}
-    elif problem.name == "burgers":
-        traj = fields.get("u_traj")
-        return {"n_t": int(np.shape(traj)[1]) if traj is not None and np.ndim(traj) == 3 else 0}
-    return {}
-
-
 def native_grid(
     label: str, problem: Problem, fields: Mapping[str, np.ndarray], keys: Mapping[str, str]
 ) -> int:

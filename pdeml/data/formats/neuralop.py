@@ -30,7 +30,6 @@ from pdeml.data.formats._common import (
     single_fields,
     stored_fields,
     strided,
-    time_structure,
 )
 from pdeml.problems.base import Problem
 
@@ -90,7 +89,7 @@ def read_neuralop_pt(
         fields[name], note = _fit_rank(label, key, data[key], problem, name)
         if note:
             notes.append(note)
-    changes = time_structure(problem, fields)
+    changes = problem.parameters_from_shapes(fields)
     if problem.name == "burgers":
         changes = {}  # one output: u, whatever n_t the problem had is kept and checked
     native = native_grid(label, problem, fields, keys)

@@ -27,7 +27,6 @@ from pdeml.data.formats._common import (
     sample_count,
     stored_fields,
     strided,
-    time_structure,
 )
 from pdeml.problems.base import Problem
 
@@ -73,7 +72,7 @@ def read_arrays(
                 raise key_error(
                     label, key, "a numeric array", "an object array (never unpickled)"
                 ) from None
-    changes = time_structure(problem, arrays)
+    changes = problem.parameters_from_shapes(arrays)
     target = replace_problem(problem, label, **changes) if changes else problem
     expected = target.field_names
     for key in expected:

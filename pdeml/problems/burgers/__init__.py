@@ -86,6 +86,11 @@ class Burgers1D(Problem):
             f"solver_resolution = {self.solver_resolution} and n_t = {self.n_t}"
         )
 
+    def parameters_from_shapes(self, fields: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        """``n_t`` from a trajectory ``u_traj`` ``[n, t, x]`` (0 without one)."""
+        traj = fields.get("u_traj")
+        return {"n_t": int(np.shape(traj)[1]) if traj is not None and np.ndim(traj) == 3 else 0}
+
     def sample_nbytes(self, resolution: int | None = None) -> float:
         """Trajectory and ETDRK4 work arrays on ``resolution`` points plus the GRF's modes."""
         r = self.solver_resolution if resolution is None else resolution

@@ -126,6 +126,14 @@ class NavierStokes2D(Problem):
             f"solver_resolution = {self.solver_resolution} and T = {self.T} snapshots"
         )
 
+    def parameters_from_shapes(self, fields: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        """``t_in`` and ``T`` from the snapshot counts of ``w_in`` and ``w_out``."""
+        w_in, w_out = fields.get("w_in"), fields.get("w_out")
+        if w_in is None or w_out is None or not np.ndim(w_in) == np.ndim(w_out) == 4:
+            return {}
+        t_in = int(np.shape(w_in)[1])
+        return {"t_in": t_in, "T": t_in + int(np.shape(w_out)[1])}
+
     def sample_nbytes(self, resolution: int | None = None) -> float:
         """The trajectory and spectral work arrays; inputs are always made on the solver grid."""
         r = self.solver_resolution
