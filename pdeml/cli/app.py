@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         action="append",
         metavar="KEY=VALUE",
-        help="hyperparameter or training option, e.g. modes=12, epochs=500",
+        help="a constructor hyperparameter (modes=12) or an option of fit (epochs=500); repeatable",
     )
     train.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from pdeml._json import write_json
+from pdeml.cli.history import describe_curve, validation_curve, write_metrics
 from pdeml.cli.outputs import (
     TRAINING_RECORD,
     check_out_file,
@@ -143,6 +144,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _run_length(names: list[str], options: dict) -> object:
+    """Epochs or steps of the run, as the options give them (epochs default to the
+    Trainer's 500); None where unknown."""
+    if "epochs" in names:
+        return options.get("epochs", 500)
+    for key in ("steps", "adam_steps"):
+        if key in names and key in options:
+            return options[key]
+    return None
+
+
 class Diverged(Exception):
     """Training diverged: reported in one line, exit status 1 (not a usage error)."""
 
@@ -153,7 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pdeml.data.dataset import open_dataset
     from pdeml.problems.presets import load_problem
     from pdeml.surrogates.base import make_surrogate
-    from pdeml.training.config import TrainerConfig, check_device
+    from pdeml.training.log import METRICS
     from pdeml.training.trainer import CHECKPOINT, TrainingDiverged
 
     hyper, options = split_settings(args.surrogate, args.set or [])
@@ -169,23 +185,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     n_test = args.n_valid if args.n_valid is not None else max(1, len(ds) // 10)
     train, valid = ds.split(n_test=n_test)
     surrogate = make_surrogate(args.surrogate, ds.problem, **hyper)
+    capabilities = surrogate.capabilities
     options.setdefault("progress", not args.quiet)
-    if surrogate.checkpoints:
+    if capabilities.checkpoints:
         # Checkpoint every 5% of the run unless told otherwise: a Ctrl-C or a kill then
         # loses little, and --resume continues from there.
-        epochs = options.get("epochs", 500)
-        if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1:
-            options.setdefault("checkpoint_every", max(1, epochs // 20))
-        options.update(out_dir=args.out, resume=args.resume)
+        length = _run_length(surrogate.fit_option_names(), options)
+        if "checkpoint_every" in surrogate.fit_option_names() and _is_count(length):
+            options.setdefault("checkpoint_every", max(1, length // 20))
     elif args.resume:
         raise ValueError(f"--resume: surrogate {args.surrogate!r} has no checkpoints to resume")
-    if surrogate.checkpoints:
-        # Check the training options before an --overwrite deletes anything.
-        config = TrainerConfig.from_options(
-            {k: v for k, v in options.items() if k not in ("out_dir", "resume")}
-        )
-        if config.device is not None:
-            check_device(config.device, "--set device")
+    # Check the training options before an --overwrite deletes anything.
+    surrogate.check_fit_options(options)
+    if capabilities.checkpoints:
+        options.update(out_dir=args.out, resume=args.resume)
     prepare_run_folder(args.out, args.data, args.resume, args.overwrite, clear=True)
     try:
         surrogate.fit(train, valid, **options)
@@ -195,7 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise Diverged(f"training diverged: {error}{hint}") from None
     except KeyboardInterrupt:
         checkpoint = args.out / CHECKPOINT
-        if surrogate.checkpoints and checkpoint.is_file():
+        if capabilities.checkpoints and checkpoint.is_file():
             raise KeyboardInterrupt(
                 f"training interrupted; last checkpoint in {args.out}; run again with "
                 "--resume to continue"
@@ -213,14 +226,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             "valid_positions": [n_train, len(ds)],
         },
     )
-    last = surrogate.history[-1] if surrogate.history else {}
-    error = last.get("valid_metric")
-    if error is None and surrogate.needs_data:
+    curve = validation_curve(surrogate.history)
+    if surrogate.history and not (args.out / METRICS).exists():
+        # Surrogates trained without a run folder keep their log in memory: write it, so
+        # that every run folder has the same metrics log.
+        write_metrics(args.out / METRICS, surrogate.history)
+    error = curve[-1][2] if curve else None
+    if error is None and capabilities.needs_data:
         # No training log (GP surrogates): score the held-out samples directly.
         from pdeml.validation.metrics import compute_metrics
 
         predictions = surrogate.solve(valid.inputs)
-        reference = valid.outputs
+        # The fields the surrogate predicts (the Lorenz96 hybrid gives no fast variables Y).
+        reference = {k: v for k, v in valid.outputs.items() if k in predictions}
         values = compute_metrics(
             "relative_l2",
             {k: predictions[k] for k in reference if k in predictions},
@@ -234,6 +252,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"trained {args.surrogate} on {len(train)} samples; validation relative L2 "
         f"{shown} on {len(valid)} samples; saved to {args.out}"
     )
+    if len(curve) > 1:
+        print(describe_curve(curve, args.out / METRICS))
     return 0
 
 

@@ -17,6 +17,7 @@ RUN_FILES = frozenset(
         "model.pt",
         "pca_gp.pt",
         "mmgp.pt",
+        "closure_weights.pt",
         "checkpoint.pt",
         "metrics.jsonl",
         "metrics.tmp",

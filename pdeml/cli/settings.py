@@ -25,14 +25,16 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def split_settings(surrogate_name: str, assignments: list[str]) -> tuple[dict, dict]:
-    """Sort ``--set key=value`` into surrogate hyperparameters and training options."""
-    import dataclasses
+    """Sort ``--set key=value`` into surrogate hyperparameters and training options.
 
+    The rule of suites: the constructor's arguments are hyperparameters, the options of
+    ``fit`` (but ``out_dir`` and ``resume``, which the command sets) training options.
+    """
     from pdeml.surrogates.base import surrogate_class
-    from pdeml.training.config import TrainerConfig
 
-    hyper_names = set(surrogate_class(surrogate_name).hyperparameter_names())
-    train_names = {f.name for f in dataclasses.fields(TrainerConfig)}
+    kind = surrogate_class(surrogate_name)
+    hyper_names = set(kind.hyperparameter_names())
+    train_names = set(kind.fit_option_names()) - {"out_dir", "resume"}
     hyper, train = {}, {}
     for assignment in assignments:
         key, value = parse_assignment(assignment)
@@ -40,6 +42,8 @@ def split_settings(surrogate_name: str, assignments: list[str]) -> tuple[dict, d
             hyper[key] = value
         elif key in train_names:
             train[key] = value
+        elif kind.accepts_extra_hyperparameters():
+            hyper[key] = value  # passed on by the constructor, which checks it
         else:
             raise ValueError(
                 f"--set {key}: not a hyperparameter of {surrogate_name!r} "

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from pdeml.gp.kernels import KERNELS, covariance
+from pdeml.training.config import check_device, default_device
 
 MEANS = ("constant", "zero")
 OPTIMIZERS = ("lbfgs", "adam")
@@ -189,7 +190,8 @@ class GaussianProcess:
         self.kernel, self.mean, self.optimizer = kernel, mean, optimizer
         self.restarts, self.max_iter, self.seed = int(restarts), int(max_iter), int(seed)
         self.noise_floor = float(noise_floor)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        # A device this machine lacks is one clear line here, not a CUDA traceback later.
+        self.device = check_device(device) if device is not None else torch.device(default_device())
         self.fitted = False
 
     # -- training -------------------------------------------------------------------------

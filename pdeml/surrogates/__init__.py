@@ -1,6 +1,7 @@
 """Learned solvers; each registers itself under a short name (``"fno"``, ...)."""
 
 from pdeml.surrogates.base import (
+    Capabilities,
     Surrogate,
     available_surrogates,
     load_surrogate,
@@ -8,6 +9,7 @@ from pdeml.surrogates.base import (
     register_surrogate,
 )
 from pdeml.surrogates.fno import FNOSurrogate
+from pdeml.surrogates.l96_hybrid import L96HybridSurrogate  # noqa: F401
 from pdeml.surrogates.mgno import MgNOSurrogate
 from pdeml.surrogates.mmgp import MMGPSurrogate
 from pdeml.surrogates.nsm import NSMSurrogate
@@ -16,6 +18,7 @@ from pdeml.surrogates.pig import PIGSurrogate
 from pdeml.surrogates.pinn import PINNSurrogate
 
 __all__ = [
+    "Capabilities",
     "FNOSurrogate",
     "MMGPSurrogate",
     "MgNOSurrogate",

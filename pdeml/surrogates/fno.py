@@ -243,9 +243,3 @@ class FNOSurrogate(GridOperatorSurrogate):
             **common,
         )
         return SpaceTimeOperator(net, steps)
-
-    def describe(self) -> dict[str, Any]:
-        out = super().describe()
-        if self.fitted:
-            out["parameters"] = self.parameter_count()
-        return out

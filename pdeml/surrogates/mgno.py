@@ -16,7 +16,6 @@ Two set-ups, chosen by ``variant``:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from torch import nn
 
@@ -185,9 +184,3 @@ class MgNOSurrogate(GridOperatorSurrogate):
         if recurrent:
             return RecurrentOperator(net, self.y_codec.lead_shapes[0][0])
         return net
-
-    def describe(self) -> dict[str, Any]:
-        out = super().describe()
-        if self.fitted:
-            out["parameters"] = self.parameter_count()
-        return out

@@ -36,7 +36,8 @@ from pdeml.mesh.morph import WEIGHTS, disk_mesh, morph_to_disk
 from pdeml.mesh.pod import POD, check_modes
 from pdeml.mesh.topology import trim_mesh
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import Surrogate, check_finite_data, register_surrogate
+from pdeml.surrogates.base import register_surrogate
+from pdeml.surrogates.gp_base import GPSurrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 
 STATE = "mmgp.pt"
@@ -51,7 +52,7 @@ def _p1_mass(nodes: np.ndarray, triangles: np.ndarray) -> scipy.sparse.csr_matri
 
 
 @register_surrogate
-class MMGPSurrogate(Surrogate):
+class MMGPSurrogate(GPSurrogate):
     """Mesh-morphing GP surrogate for problems on varying meshes (``darcy_mesh``).
 
     Parameters
@@ -70,8 +71,6 @@ class MMGPSurrogate(Surrogate):
         the snapshot variance to keep (the paper uses 8 to 40).
     kernel : {"matern52", "rbf"}
         GP kernel (ARD).
-    restarts, max_iter : int
-        Marginal-likelihood optimisation: restarts per output and L-BFGS iterations.
     n_samples : int
         Posterior draws per sample for the field variance in :meth:`solve_with_uncertainty`.
     predictive_noise : bool
@@ -82,16 +81,11 @@ class MMGPSurrogate(Surrogate):
         the POD truncation and the transfer back lose on the training samples (a map on
         the common mesh, interpolated to each sample's nodes): the error left with exact
         coefficients, which the GP cannot see.
-    hyper_samples : int or None
-        Optimise the GP hyperparameters on at most this many training samples (a seeded
-        random subset), then condition the GP on all of them. The marginal likelihood costs
-        ``O(n^3)`` per output, restart and iteration, so this bounds the training time (one
-        optimiser step over 34 outputs took 10x longer with 500 samples than with 200 in
-        a one-off timing); ``None`` uses every sample. The defaults (``rings=20``, 16 field
-        modes, 1 restart, 100 iterations, 200 samples here) fit 500 paper-preset samples in
-        64 s on a nearly idle 2-core CPU (``validation/reports/darcy_mesh_paper``).
-    seed : int
-        Seed of the restarts, the hyperparameter subset and the posterior draws.
+
+    Notes
+    -----
+    The marginal-likelihood optimisation (``restarts``, ``max_iter``, ``hyper_samples``,
+    ``seed``) is set in :meth:`fit`; the seed of the fit also seeds the posterior draws.
     """
 
     name = "mmgp"
@@ -104,15 +98,16 @@ class MMGPSurrogate(Surrogate):
         shape_modes: int | float = 16,
         field_modes: int | float = 16,
         kernel: str = "matern52",
-        restarts: int = 1,
-        max_iter: int = 100,
         n_samples: int = 200,
         predictive_noise: bool = True,
         residual_variance: bool = True,
-        hyper_samples: int | None = 200,
-        seed: int = 0,
     ) -> None:
-        super().__init__(problem)
+        super().__init__(
+            problem,
+            kernel,
+            predictive_noise=predictive_noise,
+            residual_variance=residual_variance,
+        )
         missing = [k for k in MESH_INPUTS if k not in problem.input_names]
         if missing:
             raise ValueError(
@@ -121,12 +116,6 @@ class MMGPSurrogate(Surrogate):
             )
         if weights not in WEIGHTS:
             raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
-        for flag, value in (
-            ("predictive_noise", predictive_noise),
-            ("residual_variance", residual_variance),
-        ):
-            if not isinstance(value, bool):
-                raise TypeError(f"{flag} must be a bool, got {value!r}")
         self.scalar_inputs = tuple(
             k for k in problem.input_names if k not in MESH_INPUTS and problem.field_dims(k) == ()
         )
@@ -137,9 +126,6 @@ class MMGPSurrogate(Surrogate):
         other = set(problem.output_names) - set(self.field_outputs) - set(self.scalar_outputs)
         if other:
             raise ValueError(f"mmgp: outputs {sorted(other)} are neither nodal nor scalar")
-        self.gp = GaussianProcess(
-            kernel=kernel, restarts=restarts, max_iter=max_iter, seed=seed
-        )  # validates kernel, restarts, max_iter and seed
         self._set_hyperparameters(
             {
                 "rings": check_int("rings", rings, 2),
@@ -147,15 +133,9 @@ class MMGPSurrogate(Surrogate):
                 "shape_modes": check_modes("shape_modes", shape_modes),
                 "field_modes": check_modes("field_modes", field_modes),
                 "kernel": kernel,
-                "restarts": int(restarts),
-                "max_iter": int(max_iter),
                 "n_samples": check_int("n_samples", n_samples, 2),
                 "predictive_noise": predictive_noise,
                 "residual_variance": residual_variance,
-                "hyper_samples": None
-                if hyper_samples is None
-                else check_int("hyper_samples", hyper_samples, 3),
-                "seed": int(seed),
             }
         )
         self.common_nodes, self.common_triangles = disk_mesh(self.hyperparameters["rings"])
@@ -189,12 +169,48 @@ class MMGPSurrogate(Surrogate):
         return np.column_stack(columns) if columns else np.zeros((n, 0))
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, train: Any, valid: Any = None, **options: Any) -> MMGPSurrogate:
-        """Learn from a :class:`pdeml.Dataset` of the problem (``valid`` is not used: the GP
-        has no epochs to monitor; ``progress`` is accepted and ignored, as the validation
-        runner passes it to every surrogate). Returns ``self``."""
-        self._check_train(train, options)
-        check_finite_data(train, "train")  # NaN would reach the GP's factorisation
+    def fit(
+        self,
+        train: Any,
+        valid: Any = None,
+        *,
+        restarts: int = 1,
+        max_iter: int = 100,
+        hyper_samples: int | None = 200,
+        seed: int = 0,
+        device: str | None = None,
+        progress: bool = True,
+    ) -> MMGPSurrogate:
+        """Learn from a :class:`pdeml.Dataset` of the problem. Returns ``self``.
+
+        Parameters
+        ----------
+        train : pdeml.Dataset
+            Training data (at least 3 samples).
+        valid : pdeml.Dataset, optional
+            Not used (a GP has no epochs to monitor); accepted for the common interface.
+        restarts, max_iter : int
+            Marginal-likelihood optimisation: restarts per output and L-BFGS iterations.
+        hyper_samples : int or None
+            Optimise the GP hyperparameters on at most this many training samples (a
+            seeded random subset), then condition the GP on all of them. The marginal
+            likelihood costs ``O(n^3)`` per output, restart and iteration, so this bounds
+            the training time (one optimiser step over 34 outputs took 10x longer with 500
+            samples than with 200 in a one-off timing); ``None`` uses every sample. The
+            defaults (``rings=20``, 16 field modes, 1 restart, 100 iterations, 200 samples
+            here) fit 500 paper-preset samples in 64 s on a nearly idle 2-core CPU
+            (``validation/reports/darcy_mesh_paper``).
+        seed : int
+            Seed of the restarts, the hyperparameter subset and the posterior draws of
+            :meth:`solve_with_uncertainty`.
+        device : str, optional
+            Torch device of the GP (default: CUDA when available, else CPU).
+        progress : bool
+            Accepted and ignored (the runner and the CLI pass it to every surrogate).
+        """
+        if hyper_samples is not None:
+            check_int("hyper_samples", hyper_samples, 3)
+        self._start_fit(train, restarts, max_iter, seed, device, hyper_samples=hyper_samples)
         inputs, outputs = train.inputs, train.outputs
         meshes = self._meshes(inputs, "train")
         n = len(meshes)
@@ -225,13 +241,13 @@ class MMGPSurrogate(Surrogate):
 
     def _fit_gp(self, x: np.ndarray, y: np.ndarray) -> None:
         """Hyperparameters from (a subset of) the samples, the posterior from all of them."""
-        limit = self.hyperparameters["hyper_samples"]
+        limit = self.training["hyper_samples"]
         if limit is None or limit >= len(x):
             self.gp.fit(x, y)
             return
         import torch
 
-        rng = np.random.default_rng(self.hyperparameters["seed"])
+        rng = np.random.default_rng(self.training["seed"])
         subset = np.sort(rng.choice(len(x), size=limit, replace=False))
         gp = self.gp.fit(x[subset], y[subset])
         # Condition on every sample with the hyperparameters (and the standardisation) found
@@ -327,7 +343,7 @@ class MMGPSurrogate(Surrogate):
             # sample's variance depends on that sample only (not on its place in the batch
             # or on the other samples in it).
             width = len(mean_f[k][0]) if len(mean_f[k]) else 0
-            z = np.random.default_rng([self.hyperparameters["seed"], j]).standard_normal((s, width))
+            z = np.random.default_rng([self.training.get("seed", 0), j]).standard_normal((s, width))
             rows = []
             for b, m, v in zip(back, mean_f[k], var_f[k]):
                 # The GP's outputs are independent, so the posterior of one sample's
@@ -354,10 +370,11 @@ class MMGPSurrogate(Surrogate):
         }
         save_checkpoint(folder / STATE, state)
         return {
+            "training": self.training,
             "modes": {
                 "shape": self.shape_pod.n_modes,
                 **{k: p.n_modes for k, p in self.field_pods.items()},
-            }
+            },
         }
 
     def _load_state(self, folder: Path, config: dict[str, Any]) -> None:
@@ -374,3 +391,4 @@ class MMGPSurrogate(Surrogate):
             }
         except KeyError as error:
             raise ValueError(f"{folder / STATE}: missing entry {error}") from None
+        self._load_training(config)

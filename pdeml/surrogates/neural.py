@@ -23,9 +23,9 @@ import torch
 from torch import nn
 
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import Surrogate, check_finite_fields
+from pdeml.surrogates.base import Capabilities, Surrogate, check_finite_fields
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
-from pdeml.training.config import TrainerConfig, cap_threads, default_device
+from pdeml.training.config import TrainerConfig, cap_threads, check_device, default_device
 from pdeml.training.losses import make_loss, relative_lp
 from pdeml.training.normalize import NORMALIZERS, make_normalizer
 from pdeml.training.trainer import Trainer
@@ -129,7 +129,8 @@ class NormalizedOperator(nn.Module):
 class GridOperatorSurrogate(Surrogate):
     """Base of neural operators mapping input fields to output fields on a grid."""
 
-    checkpoints = True  # trained by the Trainer, which checkpoints and resumes
+    # Trained by the Trainer, which checkpoints and resumes, on CUDA when present.
+    capabilities = Capabilities(checkpoints=True, devices=("cpu", "cuda"))
 
     def __init__(
         self, problem: Problem, normalizer: str = "pointwise", outputs: Sequence[str] | None = None
@@ -143,10 +144,18 @@ class GridOperatorSurrogate(Surrogate):
             raise ValueError(
                 f"outputs: unknown fields {unknown}; expected some of {problem.output_names}"
             )
-        self.x_codec = FieldCodec.for_fields(problem, problem.input_names)
-        self.y_codec = FieldCodec.for_fields(problem, self.output_fields)
+        try:
+            self.x_codec = FieldCodec.for_fields(problem, problem.input_names)
+            self.y_codec = FieldCodec.for_fields(problem, self.output_fields)
+        except ValueError as error:
+            raise ValueError(
+                f"{self.name}: problem {problem.name!r} does not hold its fields on one grid "
+                f"({error}); the {self.name} surrogate serves grid problems"
+            ) from None
         self.model: NormalizedOperator | None = None
         self.device = default_device()
+        #: The settings of the last fit (the TrainerConfig fields), saved with the run.
+        self.training: dict[str, Any] = {}
 
     def check_time_stepping(self, variant: str) -> None:
         """Refuse a time-stepping variant unless the problem maps one field with a time
@@ -179,6 +188,22 @@ class GridOperatorSurrogate(Surrogate):
     def loss_function(self, name: str):
         return make_loss(name, len(self.problem.spatial_dims()), self.periodic)
 
+    @classmethod
+    def fit_option_names(cls) -> list[str]:
+        """The :class:`TrainerConfig` fields, ``out_dir`` and ``resume``."""
+        fields = {f.name for f in dataclasses.fields(TrainerConfig)}
+        return sorted(fields | {"out_dir", "resume"})
+
+    def check_fit_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse unknown options (``TypeError``) and bad settings (``ValueError``, from
+        :class:`TrainerConfig`, including a device this machine lacks)."""
+        super().check_fit_options(options)
+        config = TrainerConfig.from_options(
+            {k: v for k, v in options.items() if k not in ("out_dir", "resume")}
+        )
+        if config.device is not None:
+            check_device(config.device)
+
     def fit(
         self,
         train: Any,
@@ -199,7 +224,13 @@ class GridOperatorSurrogate(Surrogate):
             run continues from its last checkpoint.
         **options
             ``epochs``, ``batch_size``, ``lr``, ``scheduler``, ``loss``, ``device``, ...
+
+        Raises
+        ------
+        TypeError
+            For an option that is not a training setting (the message names it).
         """
+        super().check_fit_options(options)
         config = TrainerConfig.from_options(options)
         x, y = self._tensors(train, "train")
         valid_tensors = self._tensors(valid, "valid") if valid is not None else None
@@ -229,14 +260,7 @@ class GridOperatorSurrogate(Surrogate):
         return self
 
     def _tensors(self, data: Any, argument: str) -> tuple[torch.Tensor, torch.Tensor]:
-        problem = getattr(data, "problem", None)
-        if problem is None or not hasattr(data, "inputs"):
-            raise TypeError(f"{argument} must be a pdeml Dataset, got {type(data).__name__}")
-        if problem.name != self.problem.name:
-            raise ValueError(
-                f"{argument}: data of problem {problem.name!r}, but this surrogate "
-                f"was built for {self.problem.name!r}"
-            )
+        self._check_data(data, argument)
         path = getattr(data, "path", None)
         inputs = data.inputs
         check_finite_fields(inputs, argument, "input", path)
@@ -268,12 +292,18 @@ class GridOperatorSurrogate(Surrogate):
         self._require_fitted()
         return count_parameters(self.model.network)
 
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        if self.fitted:
+            out["parameters"] = self.parameter_count()
+        return out
+
     def _save_state(self, folder: Path) -> dict[str, Any]:
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         save_checkpoint(folder / WEIGHTS, state)
         return {
             "data_shapes": self.data_shapes,
-            "training": getattr(self, "training", {}),
+            "training": self.training,
             "parameters": self.parameter_count(),
         }
 

@@ -29,14 +29,15 @@ import numpy as np
 from pdeml.gp import GaussianProcess
 from pdeml.mesh.pod import POD, check_modes
 from pdeml.problems.base import Problem
-from pdeml.surrogates.base import Surrogate, check_finite_data, register_surrogate
+from pdeml.surrogates.base import register_surrogate
+from pdeml.surrogates.gp_base import GPSurrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 
 STATE = "pca_gp.pt"
 
 
 @register_surrogate
-class PCAGPSurrogate(Surrogate):
+class PCAGPSurrogate(GPSurrogate):
     """GP regression between PCA coefficients of input and output fields on a grid.
 
     Parameters
@@ -48,14 +49,15 @@ class PCAGPSurrogate(Surrogate):
         Principal components kept, as a number or as a fraction of the training variance.
     kernel : {"matern52", "rbf"}
         GP kernel (ARD: one lengthscale per input component).
-    restarts, max_iter : int
-        Marginal-likelihood optimisation: restarts per output and L-BFGS iterations.
     predictive_noise : bool
         Include the learned noise variance of the coefficients in the predictive variance.
     residual_variance : bool
         Add the mean square truncation residual of the training outputs (see module).
-    seed : int
-        Seed of the restarts.
+
+    Notes
+    -----
+    The marginal-likelihood optimisation (``restarts``, ``max_iter``, ``seed``) is set in
+    :meth:`fit`.
     """
 
     name = "pca-gp"
@@ -66,31 +68,23 @@ class PCAGPSurrogate(Surrogate):
         input_modes: int | float = 16,
         output_modes: int | float = 16,
         kernel: str = "matern52",
-        restarts: int = 3,
-        max_iter: int = 200,
         predictive_noise: bool = True,
         residual_variance: bool = True,
-        seed: int = 0,
     ) -> None:
-        super().__init__(problem)
+        super().__init__(
+            problem,
+            kernel,
+            predictive_noise=predictive_noise,
+            residual_variance=residual_variance,
+        )
         self.shapes = {k: self._grid_shape(problem, k) for k in problem.field_names}
-        for flag, value in (
-            ("predictive_noise", predictive_noise),
-            ("residual_variance", residual_variance),
-        ):
-            if not isinstance(value, bool):
-                raise TypeError(f"{flag} must be a bool, got {value!r}")
-        self.gp = GaussianProcess(kernel=kernel, restarts=restarts, max_iter=max_iter, seed=seed)
         self._set_hyperparameters(
             {
                 "input_modes": check_modes("input_modes", input_modes),
                 "output_modes": check_modes("output_modes", output_modes),
                 "kernel": kernel,
-                "restarts": int(restarts),
-                "max_iter": int(max_iter),
                 "predictive_noise": predictive_noise,
                 "residual_variance": residual_variance,
-                "seed": int(seed),
             }
         )
 
@@ -125,10 +119,35 @@ class PCAGPSurrogate(Surrogate):
             parts.append(array.reshape(len(array), -1))
         return np.hstack(parts)
 
-    def fit(self, train: Any, valid: Any = None, **options: Any) -> PCAGPSurrogate:
-        """Learn from a :class:`pdeml.Dataset` (``valid`` is not used). Returns ``self``."""
-        self._check_train(train, options)
-        check_finite_data(train, "train")  # NaN would reach the GP's factorisation
+    def fit(
+        self,
+        train: Any,
+        valid: Any = None,
+        *,
+        restarts: int = 3,
+        max_iter: int = 200,
+        seed: int = 0,
+        device: str | None = None,
+        progress: bool = True,
+    ) -> PCAGPSurrogate:
+        """Learn from a :class:`pdeml.Dataset`. Returns ``self``.
+
+        Parameters
+        ----------
+        train : pdeml.Dataset
+            Training data.
+        valid : pdeml.Dataset, optional
+            Not used (a GP has no epochs to monitor); accepted for the common interface.
+        restarts, max_iter : int
+            Marginal-likelihood optimisation: restarts per output and L-BFGS iterations.
+        seed : int
+            Seed of the restarts.
+        device : str, optional
+            Torch device of the GP (default: CUDA when available, else CPU).
+        progress : bool
+            Accepted and ignored (the runner and the CLI pass it to every surrogate).
+        """
+        self._start_fit(train, restarts, max_iter, seed, device)
         h = self.hyperparameters
         x = self._flat(train.inputs, self.problem.input_names, "train")
         outputs = train.outputs
@@ -201,6 +220,7 @@ class PCAGPSurrogate(Surrogate):
         }
         save_checkpoint(folder / STATE, state)
         return {
+            "training": self.training,
             "modes": self.describe()["modes"],
             "grid_points": math.prod(self.shapes[self.problem.output_names[0]]),
         }
@@ -217,3 +237,4 @@ class PCAGPSurrogate(Surrogate):
             }
         except KeyError as error:
             raise ValueError(f"{folder / STATE}: missing entry {error}") from None
+        self._load_training(config)

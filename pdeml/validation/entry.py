@@ -65,8 +65,6 @@ def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
     # are started with OMP_NUM_THREADS etc. already (worker_environ); this also caps a pool
     # sized before, and in this process gives the caller's settings back afterwards.
     threads = int(spec.get("threads", 0)) or available_cores()
-    if spec["kind"] != "reference":
-        pass
     try:
         with limited_threads(threads) as used:
             record["threads"] = used  # the threads the timings were taken with
@@ -83,18 +81,9 @@ def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def has_uncertainty(surrogate: Any) -> bool:
-    """Whether ``surrogate`` overrides :meth:`Surrogate.solve_with_uncertainty`."""
-    from pdeml.surrogates.base import Surrogate
-
-    method = getattr(type(surrogate), "solve_with_uncertainty", None)
-    return method is not None and method is not Surrogate.solve_with_uncertainty
+    """Whether ``surrogate`` declares a predictive variance (``capabilities.uncertainty``)."""
+    return surrogate.capabilities.uncertainty
 
 
 def _masked_relative_l2(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -166,7 +155,7 @@ def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
     uncertain = has_uncertainty(surrogate)
     # The inference cost is that of the call the report scores: with variances if given.
     call = surrogate.solve_with_uncertainty if uncertain else surrogate.solve
-    if not getattr(surrogate, "trains_in_solve", False):  # a PINN would train once more
+    if not surrogate.capabilities.trains_per_query:  # a PINN would train once more
         call({k: v[:1] for k, v in inputs.items()})  # warm-up (allocations, caches)
     start = time.perf_counter()
     predictions, variances = call(inputs) if uncertain else (call(inputs), None)
@@ -245,13 +234,11 @@ def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
     tmp = out / f"{spec['id']}.tmp.npz"
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, out / f"{spec['id']}.npz")
-    parameters = None
-    if hasattr(surrogate, "parameter_count"):
-        parameters = surrogate.parameter_count()
+    parameters = surrogate.parameter_count()
     ds.close()
     return {
         "surrogate": case.name,
-        "device": getattr(surrogate, "device", "cpu"),
+        "device": surrogate.device,
         "time_per_sample": seconds,
         "train_seconds": train_seconds,
         "parameters": parameters,
@@ -262,7 +249,7 @@ def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
         "goals": goals,
         "uncertainty": uncertain,
         "calibration": calibration,
-        "history": list(getattr(surrogate, "history", [])),
+        "history": list(surrogate.history),
     }
 
 

@@ -21,8 +21,8 @@ A suite is a TOML file::
     id = "fno"
     problem = "darcy"
     name = "fno"                          # registered surrogate name
-    hyperparameters = { modes = 8, width = 24 }
-    training = { epochs = 30, batch_size = 10 }
+    hyperparameters = { modes = 8, width = 24 }   # the constructor's arguments
+    training = { epochs = 30, batch_size = 10 }   # the options of fit
     # run = "runs/darcy-fno"              # load a trained run instead of training
 
 Relative paths are taken relative to the current directory.
@@ -259,7 +259,9 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
                 raise ValueError(f"{where}.reference.resolutions: expected at least one grid")
             resolutions = tuple(_count(r, f"{where}.reference.resolutions", 2) for r in listed)
             truth = _count(ref["truth_resolution"], f"{where}.reference.truth_resolution", 2)
-            if truth <= max(resolutions):
+            # A single grid equal to the truth only times the solver (its error is 0): the
+            # ladder of a problem with one grid, such as Lorenz96 (no grid to refine).
+            if truth < max(resolutions) or (truth == max(resolutions) and len(resolutions) > 1):
                 raise ValueError(
                     f"{where}.reference: truth_resolution ({truth}) must be finer "
                     f"than every resolution {list(resolutions)}"
@@ -310,9 +312,12 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
             raise ValueError(f"{where}: problem {problem_id!r} is not one of {ids}")
         name = _text(raw, "name", where)
         try:
-            surrogate_class(name)
+            kind = surrogate_class(name)
         except (ValueError, KeyError) as error:
             raise ValueError(f"{where}: name: {error}") from None
+        hyperparameters = _table(raw, "hyperparameters", where)
+        training = _table(raw, "training", where)
+        _check_settings(kind, hyperparameters, training, where)
         run = raw.get("run")
         if run is not None and (not isinstance(run, str) or not run.strip()):
             raise ValueError(f"{where}: run must be the path of a trained run, got {run!r}")
@@ -321,8 +326,8 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
                 id=_id(raw, "id", where, name),
                 problem=problem_id,
                 name=name,
-                hyperparameters=_table(raw, "hyperparameters", where),
-                training=_table(raw, "training", where),
+                hyperparameters=hyperparameters,
+                training=training,
                 run=run,
                 goal=_goal(_table(raw, "goal", where), metrics, where),
             )
@@ -338,6 +343,37 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
         problems=tuple(problems),
         surrogates=tuple(surrogates),
     )
+
+
+#: Fit options the runner sets itself: a suite may not give them.
+_RUNNER_OPTIONS = ("out_dir", "resume")
+
+
+def _check_settings(
+    kind: Any, hyperparameters: Mapping[str, Any], training: Mapping[str, Any], where: str
+) -> None:
+    """One rule for every surrogate: ``hyperparameters`` are the constructor's arguments,
+    ``training`` the options of ``fit``. A key in the wrong table is named with the table
+    it belongs in; values are checked when the entry runs (a bad one fails that entry)."""
+    accepted = {
+        "hyperparameters": set(kind.hyperparameter_names()),
+        "training": set(kind.fit_option_names()) - set(_RUNNER_OPTIONS),
+    }
+    for table, given in (("hyperparameters", hyperparameters), ("training", training)):
+        other = "training" if table == "hyperparameters" else "hyperparameters"
+        for key in sorted(set(given) - accepted[table]):
+            if table == "hyperparameters" and key not in accepted[other]:
+                if kind.accepts_extra_hyperparameters():
+                    continue  # passed on by the constructor, which checks it
+            if key in accepted[other]:
+                raise ValueError(
+                    f"{where}.{table}: {key!r} is a {other} setting of {kind.name!r}; "
+                    f"move it to {other}"
+                )
+            raise ValueError(
+                f"{where}.{table}: unknown key {key!r} for {kind.name!r}; expected some of "
+                f"{sorted(accepted[table])}"
+            )
 
 
 def _check_ladder(problem: Any, ladder: ReferenceLadder, where: str) -> None:

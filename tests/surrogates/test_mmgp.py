@@ -57,10 +57,8 @@ def darcy_mesh_sets(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(darcy_mesh_sets):
     train, _ = darcy_mesh_sets
-    mmgp = pdeml.make_surrogate(
-        "mmgp", train.problem, rings=10, restarts=1, max_iter=60, n_samples=100
-    )
-    return mmgp.fit(train)
+    mmgp = pdeml.make_surrogate("mmgp", train.problem, rings=10, n_samples=100)
+    return mmgp.fit(train, restarts=1, max_iter=60)
 
 
 def relative_rmse(pred, ref):
@@ -115,9 +113,7 @@ def test_sampled_field_variance_matches_the_closed_form(darcy_mesh_sets, trained
         # The draws are reproducible (one standard-normal block per field): the sampled
         # variance must be the sample variance of exactly these draws, to round-off.
         s = trained.hyperparameters["n_samples"]
-        z = np.random.default_rng([trained.hyperparameters["seed"], 0]).standard_normal(
-            (s, pod.n_modes)
-        )
+        z = np.random.default_rng([trained.training["seed"], 0]).standard_normal((s, pod.n_modes))
         spread = (z * np.sqrt(var_c[i, : pod.n_modes])) @ modes.T
         sampled = spread.var(axis=0, ddof=1) + b @ trained.residual_var["u"]
         np.testing.assert_allclose(var["u"][i, :m], sampled, rtol=1e-9)

@@ -20,7 +20,7 @@ def burgers_sets(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(burgers_sets):
     train, _ = burgers_sets
-    return pdeml.make_surrogate("pca-gp", train.problem, restarts=2, max_iter=100).fit(train)
+    return pdeml.make_surrogate("pca-gp", train.problem).fit(train, restarts=2, max_iter=100)
 
 
 def relative_l2(pred, ref):
