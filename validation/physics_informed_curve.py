@@ -24,12 +24,13 @@ import torch
 
 import pdeml
 from pdeml.problems.burgers_dirichlet import BurgersDirichlet
+from pdeml.surrogates.base import surrogate_class
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("surrogate", choices=["pinn", "pig"])
-    parser.add_argument("hyperparameters", help="JSON object of hyperparameters")
+    parser.add_argument("hyperparameters", help="JSON object of hyperparameters and fit options")
     parser.add_argument("--every", type=int, default=500, help="steps between errors")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -40,7 +41,11 @@ def main() -> None:
     problem = BurgersDirichlet(resolution=256, n_t=100)
     inputs = problem.sample_inputs(1, 0)
     reference = problem.reference_solver().solve(inputs)
-    surrogate = pdeml.make_surrogate(args.surrogate, problem, device="cpu", **settings)
+    names = surrogate_class(args.surrogate).hyperparameter_names()
+    hyper = {k: v for k, v in settings.items() if k in names}
+    fit = {k: v for k, v in settings.items() if k not in names}
+    surrogate = pdeml.make_surrogate(args.surrogate, problem, **hyper)
+    surrogate.fit(device="cpu", **fit)
     out = surrogate.solve(inputs, reference=reference, record_every=args.every)
     error = np.linalg.norm(out["u"] - reference["u"]) / np.linalg.norm(reference["u"])
     stats = surrogate.last_solve_stats[0]

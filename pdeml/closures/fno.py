@@ -9,21 +9,14 @@ a ring of any length ``K``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 from torch import nn
 
 from pdeml._checks import check_int
 from pdeml.closures.base import register_closure
-from pdeml.closures.neural import (
-    KERNEL_ACTIVATIONS,
-    NUMPY_ACTIVATIONS,
-    NeuralClosure,
-    float64_state,
-)
-from pdeml.nn.fourier import ACTIVATIONS, FNO
+from pdeml.closures.neural import KERNEL_ACTIVATIONS, NUMPY_ACTIVATIONS, NeuralClosure
+from pdeml.nn.fourier import FNO
 
 #: Largest ``K · width`` for which a Fourier layer is stored as one dense matrix (2 MB in
 #: float64); longer rings use the FFT form, whose cost grows as K log K instead of K².
@@ -210,35 +203,12 @@ class FNOClosure(NeuralClosure):
         seed: int = 0,
         device: str | None = None,
     ) -> None:
-        super().__init__(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            max_samples=max_samples,
-            seed=seed,
-            device=device,
-        )
-        self.modes = check_int("modes", modes, 1)
-        self.width = check_int("width", width, 1)
-        self.layers = check_int("layers", layers, 1)
-        self.projection = check_int("projection", projection, 1)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        self.activation = activation
-        self._set_hyperparameters(
-            {
-                "modes": self.modes,
-                "width": self.width,
-                "layers": self.layers,
-                "projection": self.projection,
-                "activation": activation,
-                **self._training_hyperparameters(),
-            }
-        )
+        super().__init__(activation, epochs, batch_size, lr, max_samples, seed, device)
+        own = {"modes": modes, "width": width, "layers": layers, "projection": projection}
+        self._store({key: check_int(key, value, 1) for key, value in own.items()})
 
-    def _build_inference(self, K: int) -> Callable[[np.ndarray], np.ndarray]:
-        assert self.model is not None
-        return FNOInference(float64_state(self.model), K, self.layers, self.activation)
+    def _fast_path(self, state: dict[str, np.ndarray], K: int) -> FNOInference:
+        return FNOInference(state, K, self.layers, self.activation)
 
     def _build(self) -> nn.Module:
         return RingFNO(self.modes, self.width, self.layers, self.projection, self.activation)

@@ -9,7 +9,7 @@ polynomial closure.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from torch import nn
 
 from pdeml._checks import check_int
 from pdeml.closures.base import register_closure
-from pdeml.closures.neural import NUMPY_ACTIVATIONS, NeuralClosure, float64_state
+from pdeml.closures.neural import NUMPY_ACTIVATIONS, NeuralClosure
 from pdeml.nn.fourier import ACTIVATIONS
 
 
@@ -89,10 +89,10 @@ class MLPClosure(NeuralClosure):
         Half-width ``w`` of the neighbourhood (``2w + 1`` inputs per site).
     hidden : sequence of int
         Widths of the hidden layers.
-    activation : str
-        ``gelu``, ``relu``, ``tanh`` or ``silu`` (smooth ones keep RK4 fourth order).
     epochs, batch_size, lr, max_samples, seed, device
         Training, see :class:`pdeml.closures.neural.NeuralClosure`.
+    activation : str
+        ``gelu``, ``relu``, ``tanh`` or ``silu`` (smooth ones keep RK4 fourth order).
     """
 
     name = "mlp"
@@ -109,33 +109,14 @@ class MLPClosure(NeuralClosure):
         seed: int = 0,
         device: str | None = None,
     ) -> None:
-        super().__init__(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            max_samples=max_samples,
-            seed=seed,
-            device=device,
-        )
-        self.window = check_int("window", window, 0)
+        super().__init__(activation, epochs, batch_size, lr, max_samples, seed, device)
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden:
             raise TypeError(f"hidden must be a non-empty sequence of ints, got {hidden!r}")
-        self.hidden = [check_int("hidden", h, 1) for h in hidden]
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        self.activation = activation
-        self._set_hyperparameters(
-            {
-                "window": self.window,
-                "hidden": self.hidden,
-                "activation": activation,
-                **self._training_hyperparameters(),
-            }
-        )
+        widths = [check_int("hidden", h, 1) for h in hidden]
+        self._store({"window": check_int("window", window, 0), "hidden": widths})
 
-    def _build_inference(self, K: int) -> Callable[[np.ndarray], np.ndarray]:
-        assert self.model is not None
-        return MLPInference(float64_state(self.model), K, self.window, self.activation)
+    def _fast_path(self, state: dict[str, np.ndarray], K: int) -> MLPInference:
+        return MLPInference(state, K, self.window, self.activation)
 
     def _build(self) -> nn.Module:
         return NeighbourhoodMLP(self.window, self.hidden, self.activation)

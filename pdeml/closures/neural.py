@@ -22,6 +22,7 @@ from torch import nn
 
 from pdeml._checks import check_float, check_int
 from pdeml.closures.base import Closure
+from pdeml.nn.fourier import ACTIVATIONS
 from pdeml.training import Trainer, TrainerConfig
 
 
@@ -81,6 +82,8 @@ class NeuralClosure(Closure):
 
     Parameters
     ----------
+    activation : str
+        ``gelu``, ``relu``, ``tanh`` or ``silu`` (of :data:`pdeml.nn.fourier.ACTIVATIONS`).
     epochs : int
         Passes over the training snapshots.
     batch_size : int
@@ -97,7 +100,7 @@ class NeuralClosure(Closure):
 
     def __init__(
         self,
-        *,
+        activation: str,
         epochs: int,
         batch_size: int,
         lr: float,
@@ -106,6 +109,9 @@ class NeuralClosure(Closure):
         device: str | None,
     ) -> None:
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.activation = activation
         self.epochs = check_int("epochs", epochs, 1)
         self.batch_size = check_int("batch_size", batch_size, 1)
         self.lr = check_float("lr", lr, positive=True)
@@ -119,7 +125,9 @@ class NeuralClosure(Closure):
         self._fast: dict[int, Callable[[np.ndarray], np.ndarray]] = {}
 
     def _training_hyperparameters(self) -> dict[str, Any]:
+        """The activation and the training settings, as stored hyperparameters."""
         return {
+            "activation": self.activation,
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,
@@ -132,9 +140,24 @@ class NeuralClosure(Closure):
     def _build(self) -> nn.Module:
         """The network on normalised data, ``[n, K] -> [n, K]`` (any ``K``)."""
 
+    def _store(self, own: dict[str, Any]) -> None:
+        """Keep the checked network hyperparameters ``own`` as attributes and store them,
+        with the activation and the training settings, as the hyperparameters."""
+        for key, value in own.items():
+            setattr(self, key, value)
+        self._set_hyperparameters({**own, **self._training_hyperparameters()})
+
+    def _fast_path(
+        self, state: dict[str, np.ndarray], K: int
+    ) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The network as float64 numpy from its ``state`` on rings of ``K`` sites (None:
+        no fast path, torch evaluates)."""
+        return None
+
     def _build_inference(self, K: int) -> Callable[[np.ndarray], np.ndarray]:
         """A float64 numpy evaluator of the network on rings of ``K`` sites."""
-        return self._numpy_call
+        assert self.model is not None
+        return self._fast_path(float64_state(self.model), K) or self._numpy_call
 
     def inference(self, K: int) -> Callable[[np.ndarray], np.ndarray]:
         """Float64 numpy evaluator built from the weights once per ``K`` and cached.

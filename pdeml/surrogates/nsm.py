@@ -5,7 +5,7 @@ an FNO-like network that acts on coefficients: each layer mixes channels mode by
 the lowest modes (learned weights per mode, like a spectral convolution) and adds a
 pointwise linear map; the activation is applied at collocation points (coefficients to
 values, nonlinearity, values to coefficients). The output coefficients pass through the
-problem's ansatz (:meth:`~pdeml.problems.spectral_forms.SpectralForm.solution`), which
+problem's ansatz (:meth:`~pdeml.spectral.form.SpectralForm.solution`), which
 builds the boundary and initial conditions in.
 
 Training uses no solution data: inputs are drawn from the problem
@@ -20,156 +20,33 @@ square finite-difference residual on a uniform grid), the baseline of the paper.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import nn
 
-from pdeml._checks import check_int
+from pdeml._checks import check_choice, check_int
 from pdeml.problems.base import Problem
-from pdeml.problems.spectral_forms import SpectralForm
-from pdeml.spectral import Fourier
-from pdeml.surrogates.base import Surrogate, register_surrogate
+from pdeml.spectral.form import SpectralForm
+from pdeml.surrogates.base import Capabilities, Surrogate, register_surrogate
+from pdeml.surrogates.nsm_network import (  # noqa: F401  (re-exported)
+    ACTIVATIONS,
+    ModeMixing,
+    NSMNetwork,
+    PointwiseCoefficients,
+)
+from pdeml.training import BatchSource, StepConfig, Trainer
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 from pdeml.training.config import default_device
 
-ACTIVATIONS = {
-    "gelu": nn.functional.gelu,
-    "relu": nn.functional.relu,
-    "tanh": torch.tanh,
-    "silu": nn.functional.silu,
-}
 LOSSES = ("spectral", "preconditioned", "galerkin", "collocation")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 WEIGHTS = "model.pt"
-
-
-class ModeMixing(nn.Module):
-    """Per-mode channel mixing on the lowest ``kept`` modes: ``out_k = W_k h_k``."""
-
-    def __init__(self, width: int, kept: Sequence[int], complex_: bool) -> None:
-        super().__init__()
-        self.kept = tuple(kept)
-        shape = (math.prod(self.kept), width, width)
-        scale = 1.0 / width
-        if complex_:
-            weight = scale * torch.complex(torch.randn(shape), torch.randn(shape)) / math.sqrt(2)
-        else:
-            weight = scale * torch.randn(shape)
-        self.weight = nn.Parameter(weight)
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        b, c = h.shape[:2]
-        index = (slice(None), slice(None), *[slice(0, k) for k in self.kept])
-        block = h[index]  # [b, c, *kept]
-        d = len(self.kept)
-        lhs = block.permute(*range(2, 2 + d), 0, 1).reshape(-1, b, c)
-        out = torch.bmm(lhs, self.weight.to(h.dtype)).reshape(*self.kept, b, c)
-        out = out.permute(d, d + 1, *range(d))
-        full = torch.zeros_like(h)
-        full[index] = out
-        return full
-
-
-class PointwiseCoefficients(nn.Module):
-    """A pointwise affine map ``W h + b`` written in coefficient space.
-
-    ``W`` acts on every mode alike; the bias is a constant function, so it enters the
-    first mode only (``T_0 = 1`` and the Fourier mean).
-    """
-
-    def __init__(self, c_in: int, c_out: int) -> None:
-        super().__init__()
-        bound = 1.0 / math.sqrt(c_in)
-        self.weight = nn.Parameter(torch.empty(c_out, c_in).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(c_out).uniform_(-bound, bound))
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        w = self.weight.to(h.dtype)
-        out = torch.einsum("oi,bi...->bo...", w, h)
-        corner = (slice(None), slice(None), *([0] * (h.ndim - 2)))
-        out[corner] = out[corner] + self.bias.to(h.dtype)
-        return out
-
-
-class NSMNetwork(nn.Module):
-    """The NSM network: lift, spectral layers with activations at collocation points, project.
-
-    Parameters
-    ----------
-    bases : sequence of Fourier or Chebyshev
-        Bases of the network's coefficients (one per direction, at most one Fourier).
-    c_in : int
-        Input channels (the spectral form's features).
-    width, layers : int
-        Channels and number of layers.
-    kept : sequence of int
-        Modes mixed by the per-mode weights in each direction.
-    activation : str
-        ``gelu``, ``tanh`` or ``silu``.
-    """
-
-    def __init__(
-        self,
-        bases: Sequence[Any],
-        c_in: int,
-        width: int,
-        layers: int,
-        kept: Sequence[int],
-        activation: str,
-    ) -> None:
-        super().__init__()
-        self.bases = tuple(bases)
-        self.complex = any(isinstance(b, Fourier) for b in self.bases)
-        # Collocation grids of the activation: twice the modes (exact transforms, and
-        # room for the nonlinearity's first harmonics before truncation).
-        self.points = tuple(2 * b.modes for b in self.bases)
-        self.act = ACTIVATIONS[activation]
-        self.lift = PointwiseCoefficients(c_in, width)
-        self.mixing = nn.ModuleList(ModeMixing(width, kept, self.complex) for _ in range(layers))
-        self.pointwise = nn.ModuleList(PointwiseCoefficients(width, width) for _ in range(layers))
-        self.hidden = PointwiseCoefficients(width, 2 * width)
-        self.head = PointwiseCoefficients(2 * width, 1)
-        # The size of the solution's free coefficients (set by ``fit``): the network
-        # predicts them in units of this scale, so its weights stay O(1).
-        self.register_buffer("output_scale", torch.ones(()))
-
-    def _rank(self, i: int) -> int:
-        basis = self.bases[i]
-        if not isinstance(basis, Fourier):
-            return 0
-        return 2 if basis.half else 1
-
-    def to_values(self, h: torch.Tensor) -> torch.Tensor:
-        # Chebyshev directions first, then two-sided Fourier, the one-sided Fourier
-        # direction last: it takes the real part, which must come after all the others.
-        order = sorted(range(len(self.bases)), key=self._rank)
-        for i in order:
-            h = self.bases[i].to_values(h, self.points[i], axis=2 + i)
-        return h
-
-    def to_coefficients(self, v: torch.Tensor) -> torch.Tensor:
-        order = sorted(range(len(self.bases)), key=self._rank, reverse=True)
-        for i in order:
-            v = self.bases[i].to_coefficients(v, axis=2 + i)
-        return v
-
-    def activate(self, h: torch.Tensor) -> torch.Tensor:
-        """The nonlinearity applied at collocation points, back to coefficients."""
-        return self.to_coefficients(self.act(self.to_values(h)))
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        h = self.lift(features)
-        for i, (mixing, pointwise) in enumerate(zip(self.mixing, self.pointwise)):
-            h = mixing(h) + pointwise(h)
-            if i < len(self.mixing) - 1:
-                h = self.activate(h)
-        h = self.activate(self.hidden(h))
-        return self.head(h)[:, 0] * self.output_scale.to(h.real.dtype)
+#: ``fit`` options that are settings of the engine (:class:`~pdeml.training.StepConfig`).
+STEP_OPTIONS = ("steps", "lr", "seed", "device", "time_limit", "log_every", "checkpoint_every")
+STEP_OPTIONS += ("progress",)
 
 
 @register_surrogate
@@ -211,7 +88,9 @@ class NSMSurrogate(Surrogate):
     """
 
     name = "nsm"
-    needs_data = False
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        needs_data=False, checkpoints=True, devices=("cpu", "cuda")
+    )
 
     def __init__(
         self,
@@ -231,12 +110,9 @@ class NSMSurrogate(Surrogate):
                 f"nsm: problem {problem.name!r} has no spectral form; the nsm surrogate serves "
                 "problems with a spectral_form method (burgers, darcy, navier_stokes, poisson)"
             )
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
+        check_choice("activation", activation, tuple(ACTIVATIONS))
+        check_choice("loss", loss, LOSSES)
+        check_choice("dtype", dtype, tuple(DTYPES))
         if output_scale != "auto" and not (
             isinstance(output_scale, (int, float))
             and not isinstance(output_scale, bool)
@@ -273,7 +149,6 @@ class NSMSurrogate(Surrogate):
             }
         )
         self.model: NSMNetwork | None = None
-        self.device = default_device()
 
     # -- pieces --------------------------------------------------------------------------
     def form(self, inputs: Mapping[str, np.ndarray]) -> Any:
@@ -315,13 +190,16 @@ class NSMSurrogate(Surrogate):
         valid: Any = None,
         *,
         n_train: int = 256,
-        steps: int = 2000,
         batch_size: int = 16,
+        steps: int = 2000,
         lr: float = 1e-3,
-        time_limit: float | None = None,
         seed: int = 0,
         device: str | None = None,
+        out_dir: str | Path | None = None,
+        resume: bool = False,
+        time_limit: float | None = None,
         log_every: int = 100,
+        checkpoint_every: int = 0,
         progress: bool = False,
     ) -> NSMSurrogate:
         """Train on ``n_train`` inputs drawn from the problem; no solution data.
@@ -331,89 +209,80 @@ class NSMSurrogate(Surrogate):
         train : None
             Ignored (physics-informed); accepted for the common ``fit`` signature.
         valid : pdeml.Dataset, optional
-            If given, the relative L2 error against its outputs is logged every
-            ``log_every`` steps in :attr:`history`.
+            If given, the relative L2 error against its outputs is logged as
+            ``valid_metric`` every ``log_every`` steps in :attr:`history`.
         n_train : int
             Inputs drawn with ``problem.sample_inputs(n_train, seed)``.
+        batch_size : int
         steps : int
             Adam steps (learning rate cosine-annealed over the steps, or over
             ``time_limit`` when that is given).
-        batch_size : int
         lr : float
             Peak learning rate.
-        time_limit : float, optional
-            Stop after this many seconds of training (for equal-time comparisons).
         seed : int
             Seeds the inputs, the initial weights and the batch order.
         device : str, optional
             ``"cuda"`` when available, else ``"cpu"``.
+        time_limit : float, optional
+            Stop after this many seconds of training (for equal-time comparisons).
+        out_dir : path, optional
+            Checkpoints and ``metrics.jsonl`` go here.
+        resume : bool
+            Continue from ``out_dir``'s checkpoint (same settings and seed).
+        log_every : int
+            Steps between two records of the metrics log (:mod:`pdeml.training.log`).
+        checkpoint_every : int
+            Steps between checkpoints (0: at the end only); needs ``out_dir``.
+        progress : bool
+            Show a progress bar.
         """
         n_train = check_int("n_train", n_train)
-        steps = check_int("steps", steps)
         batch_size = check_int("batch_size", batch_size)
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-        if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
-            raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
+        check_int("steps", steps)
+        values = locals()
+        settings = {k: values[k] for k in STEP_OPTIONS}
+        config = StepConfig(schedule="cosine", **settings)
         dtype = DTYPES[self.hyperparameters["dtype"]]
-        device = device or default_device()
+        device = config.torch_device()
         torch.manual_seed(seed)
         form = self.form(self.problem.sample_inputs(n_train, seed)).to(device, dtype)
         features = _cast(form.features(), dtype).to(device)
-        valid_form = valid_outputs = None
+        validate = None
         if valid is not None:
             valid_form = self.form(valid.inputs).to(device, dtype)
             valid_outputs = {k: np.asarray(v) for k, v in valid.outputs.items()}
+
+            def validate() -> float:
+                return self._valid_error(valid_form, valid_outputs)
+
         model = self._build(form).to(device)
         scale = self.hyperparameters["output_scale"]
         model.output_scale.fill_(_free_scale(form) if scale == "auto" else float(scale))
         self.model = model
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-        generator = torch.Generator().manual_seed(seed)
-        self.history = []
-        start = time.perf_counter()
-        order, cursor = torch.randperm(n_train, generator=generator), 0
-        for step in range(steps):
-            if cursor + batch_size > n_train:
-                order, cursor = torch.randperm(n_train, generator=generator), 0
-            index = order[cursor : cursor + batch_size]
-            cursor += batch_size
-            batch = form.take(index.to(device))
-            u = batch.solution(model(features[index.to(device)]))
-            loss = self._loss(batch, u).mean()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"nsm: the loss became {loss.item()} at step {step}; lower lr"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            elapsed = time.perf_counter() - start
-            if time_limit is None:
-                schedule.step()
-            else:
-                # Anneal over the time budget, so a time-limited run also ends at lr ~ 0.
-                fraction = min(elapsed / time_limit, 1.0)
-                for group in optimizer.param_groups:
-                    group["lr"] = 0.5 * lr * (1.0 + math.cos(math.pi * fraction))
-            last = step == steps - 1 or (time_limit is not None and elapsed >= time_limit)
-            if step % log_every == 0 or last:
-                record = {"step": step, "loss": loss.item(), "seconds": elapsed}
-                if valid_form is not None:
-                    record["valid_l2"] = self._valid_error(valid_form, valid_outputs)
-                self.history.append(record)
-                if progress:
-                    print(record, flush=True)
-            if last:
-                break
+
+        def loss(batch: tuple[Any, torch.Tensor]) -> torch.Tensor:
+            coefficients, inputs = batch
+            return self._loss(coefficients, coefficients.solution(model(inputs))).mean()
+
+        trainer = Trainer(config)
+        source = SpectralBatches(form, features, batch_size, seed)
+        self.history = trainer.run(
+            model,
+            loss,
+            source,
+            validate=validate,
+            out_dir=out_dir,
+            resume=resume,
+            run_info={"surrogate": self.name, "hyperparameters": self.hyperparameters,
+                      "n_train": n_train, "batch_size": batch_size},
+        )  # fmt: skip
         self.training = {
             "n_train": n_train,
-            "steps": step + 1,
+            "steps": trainer.steps,
             "batch_size": batch_size,
-            "lr": lr,
+            "lr": config.lr,
             "seed": seed,
-            "seconds": time.perf_counter() - start,
+            "seconds": trainer.seconds,
         }
         self.device = str(device)
         self.fitted = True
@@ -484,7 +353,8 @@ class NSMSurrogate(Surrogate):
             raise ValueError(
                 f"{folder / WEIGHTS}: weights do not match the saved hyperparameters ({error})"
             ) from None
-        self.model = model.to(default_device())
+        self.device = default_device()
+        self.model = model.to(self.device)
         self.training = config.get("training", {})
 
 
@@ -513,3 +383,36 @@ def _cast(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     if t.is_complex():
         return t.to(torch.complex128 if dtype == torch.float64 else torch.complex64)
     return t.to(dtype)
+
+
+class SpectralBatches(BatchSource):
+    """Batches of the NSM's drawn inputs: their spectral form and features, in the order of
+    a permutation redrawn (from a generator seeded by ``seed``) when the pass ends."""
+
+    def __init__(self, form: Any, features: torch.Tensor, batch_size: int, seed: int) -> None:
+        self.form, self.features, self.batch_size = form, features, batch_size
+        self.n = features.shape[0]
+        self.steps_per_epoch = max(1, self.n // batch_size)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.order, self.cursor = torch.randperm(self.n, generator=self.generator), 0
+        self.last: tuple[Any, torch.Tensor] | None = None
+
+    def batch(self, step: int) -> tuple[Any, torch.Tensor]:
+        if self.cursor + self.batch_size > self.n:
+            self.order, self.cursor = torch.randperm(self.n, generator=self.generator), 0
+        index = self.order[self.cursor : self.cursor + self.batch_size]
+        self.cursor += self.batch_size
+        index = index.to(self.features.device)
+        self.last = (self.form.take(index), self.features[index])
+        return self.last
+
+    def current(self) -> tuple[Any, torch.Tensor]:
+        return self.last if self.last is not None else self.batch(0)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = self.generator.get_state()
+        return {"order": self.order, "cursor": self.cursor, "generator": state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.order, self.cursor = state["order"].cpu(), int(state["cursor"])
+        self.generator.set_state(state["generator"].cpu())

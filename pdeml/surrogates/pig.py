@@ -9,15 +9,16 @@ Gaussians with trainable means ``μ_i``, shapes ``Σ_i`` and feature vectors ``f
 The Gaussians act as an adaptive mesh: they move to and sharpen where the solution needs
 resolution (the shock of Burgers), which a plain MLP of the coordinates struggles to
 represent. Everything else — losses, hard constraints, Adam then L-BFGS, resampling,
-parametric mode — is the shared physics-informed machinery of
-:mod:`pdeml.surrogates.physics_informed`, so PINN and PIG differ only in the network.
+parametric mode, the ``fit`` options — is the shared physics-informed machinery of
+:mod:`pdeml.surrogates.physics_informed`, so PINN and PIG differ only in the network (and
+PIG's ``lr_network`` option and defaults).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -27,14 +28,13 @@ from pdeml.problems.base import Problem
 from pdeml.surrogates._gaussian_kernels import DiagonalGaussianJet
 from pdeml.surrogates.base import register_surrogate
 from pdeml.surrogates.jets import Jet, Pairs, mlp_jet
-from pdeml.surrogates.physics_informed import (
-    PhysicsInformedSurrogate,
-)
+from pdeml.surrogates.physics_informed import PhysicsInformedSurrogate
+from pdeml.surrogates.pinn import BoxScaled, xavier_mlp
 
 COVARIANCES = ("diagonal", "full")
 
 
-class GaussianEmbedding(nn.Module):
+class GaussianEmbedding(BoxScaled):
     """``N`` trainable Gaussians with feature vectors, on points scaled to ``[−1, 1]^d``.
 
     Parameters
@@ -70,11 +70,7 @@ class GaussianEmbedding(nn.Module):
         covariance: str,
         sigma: float,
     ) -> None:
-        super().__init__()
-        lo = torch.as_tensor(lower, dtype=torch.float64)
-        hi = torch.as_tensor(upper, dtype=torch.float64)
-        self.register_buffer("center", (lo + hi) / 2)
-        self.register_buffer("half_width", (hi - lo) / 2)
+        super().__init__(lower, upper)
         d = len(lower)
         self.dim = d
         self.covariance = covariance
@@ -109,7 +105,7 @@ class GaussianEmbedding(nn.Module):
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         """Features ``[m, k]`` at ``points`` ``[m, d]``."""
-        x = (points - self.center) / self.half_width
+        x = self.scaled(points)
         weights, _, _ = self._gaussians(x)
         return weights @ self.features
 
@@ -138,7 +134,7 @@ class GaussianEmbedding(nn.Module):
         and ``∂_i ∂_j g = (e_i e_j − A_ij) g``; the features are those times ``f``, and the
         scaling to ``[−1, 1]^D`` contributes ``1 / half_width`` per derivative.
         """
-        x = (points - self.center) / self.half_width
+        x = self.scaled(points)
         scale = 1.0 / self.half_width
         if self.covariance == "diagonal" and x.device.type == "cpu" and self.fused:
             value, first, second = DiagonalGaussianJet.apply(
@@ -178,19 +174,7 @@ class PIGNetwork(nn.Module):
     def __init__(self, embedding: GaussianEmbedding, hidden: int, layers: int) -> None:
         super().__init__()
         self.embedding = embedding
-        modules: list[nn.Module] = []
-        size = embedding.features.shape[1]
-        for _ in range(layers):
-            linear = nn.Linear(size, hidden)
-            nn.init.xavier_normal_(linear.weight)
-            nn.init.zeros_(linear.bias)
-            modules += [linear, nn.Tanh()]
-            size = hidden
-        head = nn.Linear(size, 1)
-        nn.init.xavier_normal_(head.weight)
-        nn.init.zeros_(head.bias)
-        modules.append(head)
-        self.mlp = nn.Sequential(*modules)
+        self.mlp = xavier_mlp(embedding.features.shape[1], hidden, layers, nn.Tanh)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         """Values ``[m, 1]`` at ``points`` ``[m, d]``."""
@@ -220,9 +204,17 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         (0.1).
     hidden, layers : int
         Width and number of hidden tanh layers of the MLP after the embedding (16, 1).
-    lr : float
+    hard_constraints, parametric, dtype
+        As for :class:`~pdeml.surrogates.pinn.PINNSurrogate`.
+
+    Notes
+    -----
+    :meth:`fit` takes the options of :class:`~pdeml.surrogates.pinn.PINNSurrogate` with
+    other defaults, and one more:
+
+    ``lr`` : float
         Adam learning rate of the Gaussians: means, shapes and features (1e-2).
-    lr_network : float, optional
+    ``lr_network`` : float, optional
         Adam learning rate of the MLP after the embedding (default: ``lr``). Measured on
         Burgers: at a short budget (65 × 20 grid, 100 Gaussians, 2000 points, Adam 300 +
         L-BFGS 100, RAD/50) Gaussians at 3e-2 with the MLP at 1e-3 gave 0.141 against
@@ -230,18 +222,21 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         Adam 1000 + L-BFGS 1000) the same split gave 0.096 against 0.023 with one rate
         (one-off runs; only the one-rate suite is committed).
         One rate stays the default.
-    resampling, resample_every : str, int
+    ``resampling``, ``resample_every`` : str, int
         Residual-based adaptive resampling every 50 Adam steps by default (``"rad"``):
         with points fixed, the Gaussians fit the residual at the points and not between
         them. Measured on Burgers (65 × 20 grid, 400 Gaussians, 2000 points, Adam 300 +
         L-BFGS 100): relative L2 0.373 with fixed points, 0.235 with fresh uniform points
         every step, 0.125 with RAD every 50 steps.
-
-    Other parameters are those of :class:`~pdeml.surrogates.pinn.PINNSurrogate`, with the
-    same meaning and defaults except ``lr`` (and ``lr_network``) and the resampling.
     """
 
     name = "pig"
+    fit_defaults: ClassVar[dict[str, Any]] = {
+        "lr": 1e-2,
+        "lr_network": None,
+        "resampling": "rad",
+        "resample_every": 50,
+    }
 
     def __init__(
         self,
@@ -252,28 +247,9 @@ class PIGSurrogate(PhysicsInformedSurrogate):
         sigma: float = 0.1,
         hidden: int = 16,
         layers: int = 1,
-        lr_network: float | None = None,
-        n_collocation: int = 10000,
-        n_boundary: int = 200,
-        n_initial: int = 200,
-        sampling: str = "uniform",
-        resampling: str = "rad",
-        resample_every: int = 50,
-        resample_power: float = 1.0,
-        resample_floor: float = 1.0,
-        lbfgs_resample_every: int = 0,
-        adam_steps: int = 2000,
-        lr: float = 1e-2,
-        lr_decay: float = 1.0,
-        lbfgs_steps: int = 500,
-        weight_residual: float = 1.0,
-        weight_boundary: float = 1.0,
-        weight_initial: float = 1.0,
         hard_constraints: bool = True,
         parametric: Mapping[str, Any] | None = None,
         dtype: str = "float64",
-        seed: int = 0,
-        device: str | None = None,
     ) -> None:
         super().__init__(problem)
         own = {
@@ -283,15 +259,12 @@ class PIGSurrogate(PhysicsInformedSurrogate):
             "sigma": check_float("sigma", sigma, positive=True),
             "hidden": check_int("hidden", hidden, 1),
             "layers": check_int("layers", layers, 0),
-            "lr_network": (
-                None if lr_network is None else check_float("lr_network", lr_network, positive=True)
-            ),
         }
         self._set_common(own, locals())
 
     def _adam_groups(self, network: nn.Module) -> list[dict[str, Any]]:
         """The Gaussians at ``lr``, the MLP after them at ``lr_network`` (default: ``lr``)."""
-        lr_network = self.hyperparameters["lr_network"] or self.hyperparameters["lr"]
+        lr_network = self.settings["lr_network"] or self.settings["lr"]
         return [
             {"params": list(network.embedding.parameters())},
             {"params": list(network.mlp.parameters()), "lr": lr_network},

@@ -5,12 +5,12 @@ A PINN learns from the problem alone: for one input instance it trains a fully c
 network ``u_θ(x, t)`` so that the PDE residual vanishes at random collocation points and the
 boundary and initial conditions hold, first with Adam, then with L-BFGS (strong-Wolfe line
 search). There is no operator to learn ahead of time, so :meth:`PINNSurrogate.fit` only
-records its options and :meth:`PINNSurrogate.solve` trains one fresh network per input
-sample; that training time *is* the inference cost a validation report should charge.
+records its training settings and :meth:`PINNSurrogate.solve` trains one fresh network per
+input sample; that training time *is* the inference cost a validation report should charge.
 
 Hard constraints
 ----------------
-For a problem whose :class:`~pdeml.problems.physics.PDEResidual` has homogeneous Dirichlet
+For a problem whose :class:`~pdeml.problems.residual.PDEResidual` has homogeneous Dirichlet
 conditions on every side of a box (no periodic direction), the network output is wrapped as
 
     u(x, t) = u0(x) + (t − t0) · b(x) · N(x, t)        (time-dependent)
@@ -34,19 +34,21 @@ from torch import nn
 from pdeml._checks import check_choice, check_int
 from pdeml.problems.base import Problem
 from pdeml.surrogates.base import register_surrogate
-from pdeml.surrogates.physics_informed import (
+from pdeml.surrogates.constrained import (
     ConstrainedSolution,
-    PhysicsInformedSurrogate,
     hard_constraint_applies,
     initial_condition,
 )
+from pdeml.surrogates.physics_informed import PhysicsInformedSurrogate
 
 __all__ = [
     "MLP",
+    "BoxScaled",
     "ConstrainedSolution",
     "PINNSurrogate",
     "hard_constraint_applies",
     "initial_condition",
+    "xavier_mlp",
 ]
 
 ACTIVATIONS = ("tanh", "sin")
@@ -59,7 +61,39 @@ class Sine(nn.Module):
         return torch.sin(x)
 
 
-class MLP(nn.Module):
+def xavier_mlp(size: int, width: int, depth: int, activation: type[nn.Module]) -> nn.Sequential:
+    """``depth`` hidden layers of ``width`` with ``activation`` and one output, Glorot-normal
+    weights and zero biases (the PINN initialisation)."""
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        linear = nn.Linear(size, width)
+        nn.init.xavier_normal_(linear.weight)
+        nn.init.zeros_(linear.bias)
+        layers += [linear, activation()]
+        size = width
+    head = nn.Linear(size, 1)
+    nn.init.xavier_normal_(head.weight)
+    nn.init.zeros_(head.bias)
+    layers.append(head)
+    return nn.Sequential(*layers)
+
+
+class BoxScaled(nn.Module):
+    """A network on points scaled from the box ``lower``–``upper`` to ``[−1, 1]^d``."""
+
+    def __init__(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> None:
+        super().__init__()
+        lo = torch.as_tensor(lower, dtype=torch.float64)
+        hi = torch.as_tensor(upper, dtype=torch.float64)
+        self.register_buffer("center", (lo + hi) / 2)
+        self.register_buffer("half_width", (hi - lo) / 2)
+
+    def scaled(self, points: torch.Tensor) -> torch.Tensor:
+        """``points`` in the box's ``[−1, 1]^d`` coordinates."""
+        return (points - self.center) / self.half_width
+
+
+class MLP(BoxScaled):
     """Fully connected network on points scaled from the domain box to ``[−1, 1]^d``.
 
     Parameters
@@ -82,28 +116,13 @@ class MLP(nn.Module):
         depth: int,
         activation: str,
     ) -> None:
-        super().__init__()
-        lo = torch.as_tensor(lower, dtype=torch.float64)
-        hi = torch.as_tensor(upper, dtype=torch.float64)
-        self.register_buffer("center", (lo + hi) / 2)
-        self.register_buffer("half_width", (hi - lo) / 2)
-        layers: list[nn.Module] = []
-        size = len(lower)
-        for _ in range(depth):
-            linear = nn.Linear(size, width)
-            nn.init.xavier_normal_(linear.weight)
-            nn.init.zeros_(linear.bias)
-            layers += [linear, nn.Tanh() if activation == "tanh" else Sine()]
-            size = width
-        head = nn.Linear(size, 1)
-        nn.init.xavier_normal_(head.weight)
-        nn.init.zeros_(head.bias)
-        layers.append(head)
-        self.net = nn.Sequential(*layers)
+        super().__init__(lower, upper)
+        kind = nn.Tanh if activation == "tanh" else Sine
+        self.net = xavier_mlp(len(lower), width, depth, kind)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         """Values ``[m, 1]`` at ``points`` ``[m, d]``."""
-        return self.net((points - self.center) / self.half_width)
+        return self.net(self.scaled(points))
 
 
 @register_surrogate
@@ -122,34 +141,6 @@ class PINNSurrogate(PhysicsInformedSurrogate):
         Hidden layers (8).
     activation : {"tanh", "sin"}
         Nonlinearity.
-    n_collocation, n_boundary, n_initial : int
-        Points for the residual, boundary and initial terms (10000, 200, 200); drawn once
-        per instance, seeded.
-    sampling : {"uniform", "latin"}
-        How collocation points are drawn.
-    resampling : {"none", "rad"}
-        Residual-based adaptive redrawing of the collocation points during Adam
-        (see :mod:`pdeml.surrogates.physics_informed`).
-    resample_every : int
-        Adam steps between two redraws (500).
-    resample_power, resample_floor : float
-        ``k`` and ``c`` of the RAD density ``|r|^k / mean(|r|^k) + c`` (1, 1).
-    lbfgs_resample_every : int
-        With resampling on, redraw the points every this many L-BFGS iterations too and
-        restart L-BFGS on them (0, the default: L-BFGS keeps the last points). A network
-        with many local degrees of freedom (PIG) can otherwise fit the residual at the
-        fixed points rather than between them.
-    adam_steps : int
-        Adam iterations (2000), full batch.
-    lr : float
-        Adam learning rate (1e-3).
-    lr_decay : float
-        Factor by which the Adam learning rates have decayed (exponentially) at the last
-        Adam step (1, the default: constant). Must be in (0, 1].
-    lbfgs_steps : int
-        L-BFGS iterations after Adam (500; 0 skips L-BFGS).
-    weight_residual, weight_boundary, weight_initial : float
-        Loss weights (1 each); the latter two are unused under hard constraints.
     hard_constraints : bool
         Impose homogeneous Dirichlet and initial conditions exactly where the problem's
         physics allows; otherwise soft penalties.
@@ -158,10 +149,6 @@ class PINNSurrogate(PhysicsInformedSurrogate):
         over the range by :meth:`fit` (e.g. ``{"nu": (0.002, 0.01)}`` for Burgers).
     dtype : {"float64", "float32"}
         Precision of training (float64 default: L-BFGS stalls early in float32).
-    seed : int
-        Seed of the initial weights and the points (sample ``i`` uses ``seed + i``).
-    device : str, optional
-        Torch device; default CUDA when available, else CPU.
 
     Raises
     ------
@@ -170,9 +157,22 @@ class PINNSurrogate(PhysicsInformedSurrogate):
 
     Notes
     -----
-    Per instance, :meth:`fit` learns nothing and :meth:`solve` trains. After ``solve``,
-    ``last_solve_stats`` holds per sample ``time_s`` (set-up, training and evaluation),
-    ``train_s``, ``loss`` (final total loss) and the loss terms.
+    Every optimisation setting is an option of :meth:`fit` (documented there):
+    ``n_collocation``, ``n_boundary``, ``n_initial``, ``sampling``, ``resampling``,
+    ``resample_every``, ``resample_power``, ``resample_floor``, ``lbfgs_resample_every``,
+    ``adam_steps``, ``lr``, ``lr_decay``, ``lbfgs_steps``, ``weight_residual``,
+    ``weight_boundary``, ``weight_initial``, ``seed``, ``device``, ``time_limit``,
+    ``log_every``, ``checkpoint_every``, ``progress``; ``out_dir``, ``resume``, ``inputs``
+    (parametric mode). Per instance, :meth:`fit` records them and :meth:`solve` trains.
+
+    Examples
+    --------
+    >>> import pdeml
+    >>> problem = pdeml.problems.problem_class("burgers_dirichlet")(resolution=33, n_t=5)
+    >>> pinn = pdeml.make_surrogate("pinn", problem, width=8, depth=2)
+    >>> pinn = pinn.fit(n_collocation=64, adam_steps=3, lbfgs_steps=2)
+    >>> pinn.solve(problem.sample_inputs(1, 0))["u"].shape
+    (1, 5, 33)
     """
 
     name = "pinn"
@@ -183,34 +183,16 @@ class PINNSurrogate(PhysicsInformedSurrogate):
         width: int = 20,
         depth: int = 8,
         activation: str = "tanh",
-        n_collocation: int = 10000,
-        n_boundary: int = 200,
-        n_initial: int = 200,
-        sampling: str = "uniform",
-        resampling: str = "none",
-        resample_every: int = 500,
-        resample_power: float = 1.0,
-        resample_floor: float = 1.0,
-        lbfgs_resample_every: int = 0,
-        adam_steps: int = 2000,
-        lr: float = 1e-3,
-        lr_decay: float = 1.0,
-        lbfgs_steps: int = 500,
-        weight_residual: float = 1.0,
-        weight_boundary: float = 1.0,
-        weight_initial: float = 1.0,
         hard_constraints: bool = True,
         parametric: Mapping[str, Any] | None = None,
         dtype: str = "float64",
-        seed: int = 0,
-        device: str | None = None,
     ) -> None:
-        super().__init__(problem)
         own = {
             "width": check_int("width", width, 1),
             "depth": check_int("depth", depth, 1),
             "activation": check_choice("activation", activation, ACTIVATIONS),
         }
+        super().__init__(problem)
         self._set_common(own, locals())
 
     def _make_network(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> nn.Module:

@@ -1,4 +1,5 @@
-"""Checkpoints: written atomically, read with ``weights_only=True`` (nothing is unpickled)."""
+"""Checkpoints: written atomically, read with ``weights_only=True`` (nothing is unpickled),
+and refused for a resume when they were written with other settings."""
 
 from __future__ import annotations
 
@@ -42,3 +43,27 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
             f"checkpoint {str(path)!r}: cannot be loaded as weights only "
             f"({type(error).__name__}: {error})"
         ) from None
+
+
+def _flatten(values: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(values, dict):
+        return {prefix: values}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def check_same_run(path: Path, stored: Any, current: dict[str, Any]) -> None:
+    """Refuse to resume from a checkpoint written with other settings, naming them."""
+    if stored is None:
+        return  # written before checkpoints recorded their settings: the weights decide
+    old, new = _flatten(stored), _flatten(current)
+    differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if differ:
+        shown = "; ".join(f"{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in differ[:6])
+        more = f" (and {len(differ) - 6} more)" if len(differ) > 6 else ""
+        raise ValueError(
+            f"resume: {path} was written with other settings ({shown}{more}); resume with "
+            "the same settings and data, or train afresh without --resume"
+        )

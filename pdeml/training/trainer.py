@@ -1,10 +1,16 @@
-"""One training loop for every neural surrogate.
+"""One training engine for every neural surrogate.
 
-The :class:`Trainer` takes a model that maps raw input tensors to raw output tensors (any
-normalisation lives inside the model, so it is saved with it), a loss, and in-memory
-training and validation tensors. It handles the optimiser and schedule, the device, bf16
-autocast and ``torch.compile`` on CUDA, per-epoch validation and metrics log, checkpoints
-with exact resume, a NaN guard, a progress bar, and DistributedDataParallel when started
+The :class:`Trainer` trains by epochs over in-memory data (:meth:`Trainer.fit`: FNO, MgNO,
+the neural closures) or by steps over batches a surrogate draws itself
+(:meth:`Trainer.run`: collocation points for PINN and PIG, spectral coefficients for NSM),
+Adam then optionally L-BFGS. Both share the NaN guard (:mod:`pdeml.training.guard`), the
+metrics log with one set of keys (:mod:`pdeml.training.log`), checkpoints with exact
+resume, and the progress bar.
+
+:meth:`Trainer.fit` takes a model that maps raw input tensors to raw output tensors (any
+normalisation lives inside the model, so it is saved with it), a loss, and training and
+validation tensors. It handles the optimiser and schedule, the device, bf16 autocast and
+``torch.compile`` on CUDA, per-epoch validation, and DistributedDataParallel when started
 under ``torchrun``.
 
 Exact resume: the order of the samples in epoch ``e`` is a permutation drawn from
@@ -16,9 +22,7 @@ never interrupted (bitwise on CPU).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -28,27 +32,30 @@ from typing import Any
 import torch
 from torch import nn
 
-from pdeml._json import strict_dumps
 from pdeml._threads import idle_cores, limited_threads
-from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
+from pdeml.training.checkpoint import check_same_run, load_checkpoint, save_checkpoint
 from pdeml.training.config import (
     TrainerConfig,
     check_device,
     default_device,
 )
 from pdeml.training.distributed import DistributedContext
+from pdeml.training.guard import TrainingDiverged, check_finite, diverged
+from pdeml.training.log import METRICS, MetricsLog, finite_json
+from pdeml.training.loop import CHECKPOINT, StepRun
+from pdeml.training.steps import BatchSource, StepConfig
 
-CHECKPOINT = "checkpoint.pt"
-METRICS = "metrics.jsonl"
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message says where and what was kept."""
-
-
-def finite_json(record: dict[str, Any]) -> str:
-    """One strict-JSON line of the metrics log: NaN and infinities are written as ``null``."""
-    return strict_dumps(record)
+__all__ = [
+    "CHECKPOINT",
+    "METRICS",
+    "BatchSource",
+    "StepConfig",
+    "Trainer",
+    "TrainerConfig",
+    "TrainingDiverged",
+    "epoch_permutation",
+    "finite_json",
+]
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -58,9 +65,14 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 
 class Trainer:
-    """Trains ``model`` so that ``loss(model(x), y)`` is small; see :class:`TrainerConfig`."""
+    """The one training engine: epochs over data (:meth:`fit`, with a
+    :class:`TrainerConfig`) or steps over a batch source (:meth:`run`, with a
+    :class:`~pdeml.training.steps.StepConfig`).
 
-    def __init__(self, config: TrainerConfig | None = None) -> None:
+    ``history`` is the metrics log of the last run (keys in :mod:`pdeml.training.log`).
+    """
+
+    def __init__(self, config: TrainerConfig | StepConfig | None = None) -> None:
         self.config = config or TrainerConfig()
         self.history: list[dict[str, float]] = []
 
@@ -131,9 +143,9 @@ class Trainer:
         out = Path(out_dir) if out_dir is not None else None
         if (resume or c.checkpoint_every) and out is None:
             raise ValueError("out_dir is required for checkpoint_every and resume")
-        _check_finite(train, "train")
+        check_finite(train, "train")
         if valid is not None:
-            _check_finite(valid, "valid")
+            check_finite(valid, "valid")
         # Threads beside work that keeps a core busy wait for it at every step: train with
         # the cores that are idle now, and give the caller's settings back afterwards.
         with limited_threads(idle_cores()):
@@ -171,11 +183,13 @@ class Trainer:
         self._own_checkpoint = False
 
         start_epoch = 0
+        log = MetricsLog(out, write=dist.is_main)
+        log.records = self.history
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         if resume and out is not None and (out / CHECKPOINT).exists():
             state = load_checkpoint(out / CHECKPOINT, map_location=device)
-            _check_same_run(out / CHECKPOINT, state.get("run"), run)
+            check_same_run(out / CHECKPOINT, state.get("run"), run)
             try:
                 model.load_state_dict(state["model"])
                 optimizer.load_state_dict(state["optimizer"])
@@ -187,11 +201,11 @@ class Trainer:
             if scheduler is not None and state.get("scheduler") is not None:
                 scheduler.load_state_dict(state["scheduler"])
             start_epoch = int(state["epoch"])
-            self.history = _read_history(out / METRICS, start_epoch)
+            self.history = log.resume("epoch", start_epoch)
             self._own_checkpoint = True
         elif dist.is_main and out is not None:
             # A fresh run: whatever an earlier run left here is not ours to resume from.
-            (out / METRICS).unlink(missing_ok=True)
+            log.fresh()
             (out / CHECKPOINT).unlink(missing_ok=True)
 
         network = dist.wrap(model)
@@ -225,7 +239,9 @@ class Trainer:
                     pred = network(xb)
                 loss = loss_fn(pred.float(), yb)
                 if not torch.isfinite(loss):
-                    self._diverged(model, out, epoch, step, loss, device)
+                    own = out / CHECKPOINT if out is not None and self._own_checkpoint else None
+                    where = f"epoch {epoch + 1}, step {step + 1}"
+                    raise diverged(loss, where, c.lr, model, own, device)
                 loss.backward()
                 optimizer.step()
                 if scheduler is not None and c.scheduler == "onecycle":
@@ -237,19 +253,19 @@ class Trainer:
             train_loss = dist.average(total, count)
             record = {
                 "epoch": epoch + 1,
+                "step": (epoch + 1) * steps_per_epoch,
                 "train_loss": train_loss,
                 "lr": optimizer.param_groups[0]["lr"],
                 "seconds": time.perf_counter() - begin,
             }
             if valid is not None:
                 record["valid_metric"] = self.evaluate(model, metric_fn, valid, device)
-            self.history.append(record)
+            log.append(record)
+            self.history = log.records
             bar.set_postfix(
                 {k: f"{v:.3g}" for k, v in record.items() if k in ("train_loss", "valid_metric")}
             )
             if dist.is_main and out is not None:
-                with open(out / METRICS, "a") as log:
-                    log.write(finite_json(record) + "\n")
                 last = epoch + 1 == c.epochs
                 if last or (c.checkpoint_every and (epoch + 1) % c.checkpoint_every == 0):
                     save_checkpoint(
@@ -297,80 +313,56 @@ class Trainer:
             count += len(xb)
         return total / max(count, 1)
 
-    def _diverged(
+    # -- steps over a batch source ----------------------------------------------------------
+    def run(
         self,
         model: nn.Module,
-        out: Path | None,
-        epoch: int,
-        step: int,
-        loss: torch.Tensor,
-        device: torch.device,
-    ) -> None:
-        kept = "no checkpoint was kept (set checkpoint_every and out_dir to keep one)"
-        if out is not None and getattr(self, "_own_checkpoint", False):
-            state = load_checkpoint(out / CHECKPOINT, map_location=device)
-            model.load_state_dict(state["model"])
-            kept = (
-                f"the model is restored from the last good checkpoint "
-                f"{out / CHECKPOINT} (epoch {state['epoch']})"
-            )
-        raise TrainingDiverged(
-            f"training loss became {float(loss.detach())} at epoch {epoch + 1}, step {step + 1}; "
-            f"{kept}; try a lower lr (now {self.config.lr})"
-        )
+        loss_fn: Callable[[Any], torch.Tensor],
+        source: BatchSource,
+        *,
+        groups: list[dict[str, Any]] | None = None,
+        validate: Callable[[], float] | None = None,
+        out_dir: str | Path | None = None,
+        resume: bool = False,
+        run_info: dict[str, Any] | None = None,
+    ) -> list[dict[str, float]]:
+        """Minimise ``loss_fn(batch)`` over batches of ``source``; return the metrics log.
 
+        Adam for ``config.steps`` steps with the configured schedule, then
+        ``config.lbfgs_steps`` L-BFGS iterations (:mod:`pdeml.training.loop`).
 
-def _check_finite(data: tuple[torch.Tensor, ...], argument: str) -> None:
-    """Refuse NaN or infinite data: training on it ends in a NaN loss or metric."""
-    for role, tensor in zip(("inputs", "outputs"), data):
-        if tensor.is_floating_point() or tensor.is_complex():
-            bad = ~torch.isfinite(tensor.reshape(tensor.shape[0], -1)).all(dim=1)
-            if bool(bad.any()):
-                first = int(torch.nonzero(bad)[0, 0])
-                raise ValueError(
-                    f"{argument} {role}: {int(bad.sum())} sample(s) hold NaN or infinite "
-                    f"values, the first at sample {first}; remove or fix them"
-                )
+        Parameters
+        ----------
+        model : nn.Module
+            Its parameters are trained; it is already on its device and in its dtype, as
+            the batches of ``source`` are.
+        loss_fn : callable
+            ``batch -> scalar tensor``.
+        source : BatchSource
+            Hands out the batches.
+        groups : list of dict, optional
+            Adam parameter groups (default: all parameters at ``config.lr``).
+        validate : callable, optional
+            ``() -> float``, the validation metric, evaluated at every record of the log
+            (and once before training), off the training clock.
+        out_dir, resume, run_info
+            As for :meth:`fit`: checkpoints and ``metrics.jsonl`` go to ``out_dir``; a
+            ``resume`` continues from its checkpoint and refuses one of other settings.
 
-
-def _flatten(values: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(values, dict):
-        return {prefix: values}
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
-def _check_same_run(path: Path, stored: Any, current: dict[str, Any]) -> None:
-    """Refuse to resume from a checkpoint written with other settings, naming them."""
-    if stored is None:
-        return  # written before checkpoints recorded their settings: the weights decide
-    old, new = _flatten(stored), _flatten(current)
-    differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    if differ:
-        shown = "; ".join(f"{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in differ[:6])
-        more = f" (and {len(differ) - 6} more)" if len(differ) > 6 else ""
-        raise ValueError(
-            f"resume: {path} was written with other settings ({shown}{more}); resume with "
-            "the same settings and data, or train afresh without --resume"
-        )
-
-
-def _read_history(path: Path, upto_epoch: int) -> list[dict[str, float]]:
-    """Metrics records up to ``upto_epoch``; later ones (after the checkpoint) are dropped."""
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill during the write
-        if isinstance(record, dict) and isinstance(record.get("epoch"), int):
-            records.append(record)
-    records = [r for r in records if r["epoch"] <= upto_epoch]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(finite_json(r) + "\n" for r in records))
-    os.replace(tmp, path)
-    return records
+        Raises
+        ------
+        TrainingDiverged
+            If the loss or the weights become NaN or infinite.
+        """
+        c = self.config
+        if not isinstance(c, StepConfig):
+            raise TypeError("Trainer.run needs a StepConfig (TrainerConfig is for fit)")
+        out = Path(out_dir) if out_dir is not None else None
+        if (resume or c.checkpoint_every) and out is None:
+            raise ValueError("out_dir is required for checkpoint_every and resume")
+        steps = StepRun(c, model, loss_fn, source, groups, validate, out)
+        self.history = steps.run(resume, run_info)
+        #: Adam steps and L-BFGS iterations of the last run; its training seconds.
+        self.steps, self.lbfgs_iterations = steps.steps, steps.lbfgs_iterations
+        self.seconds = steps.clock.elapsed
+        return self.history

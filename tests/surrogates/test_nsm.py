@@ -87,7 +87,7 @@ def test_quick_fit_darcy_spectral_loss(darcy):
     pred = nsm.solve(inputs)["u"]
     assert _error(pred, ref["u"]) < 0.25
     assert np.abs(pred[:, 0]).max() < 1e-6  # Dirichlet condition by construction
-    assert "valid_l2" in nsm.history[-1]
+    assert "valid_metric" in nsm.history[-1]
 
 
 def test_quick_fit_darcy_preconditioned_loss(darcy):
@@ -150,7 +150,7 @@ def test_auto_output_scale_is_the_solution_norm_on_a_linear_problem():
 def test_collocation_loss_baseline_runs(darcy):
     nsm = NSMSurrogate(darcy, modes=8, loss="collocation", **SMALL)
     nsm.fit(n_train=8, steps=3, batch_size=4, device="cpu")
-    assert np.isfinite(nsm.history[-1]["loss"])
+    assert np.isfinite(nsm.history[-1]["train_loss"])
 
 
 def test_trajectory_output_ends_at_the_final_snapshot():
@@ -218,3 +218,40 @@ def test_complex_fourier_weights_keep_their_imaginary_part(burgers, dtype, compl
     assert any(p.imag.abs().max() > 0 for p in complex_weights)
     loaded = pdeml.surrogates.load_surrogate(nsm.save(tmp_path / dtype))
     assert [p.dtype for p in loaded.model.parameters()] == [p.dtype for p in nsm.model.parameters()]
+
+
+def test_training_goes_through_the_engine_log_and_resume(tmp_path, monkeypatch):
+    from pdeml.training.log import RECORD_KEYS
+
+    problem = Burgers1D(T=0.2, resolution=32, solver_resolution=64)
+    inputs, ref = _reference(problem, 2, 3)
+    settings = dict(n_train=8, steps=6, batch_size=3, device="cpu", log_every=2)
+    whole = NSMSurrogate(problem, modes=(8, 8), **SMALL)
+    whole.fit(None, _Data(inputs, ref), **settings, out_dir=tmp_path / "whole")
+    assert [r["step"] for r in whole.history] == [0, 2, 4, 6]
+    assert all(set(r) == {*RECORD_KEYS, "valid_metric"} for r in whole.history)
+    assert whole.history[2]["epoch"] == 2  # 8 inputs in batches of 3: 2 steps per pass
+    assert NSMSurrogate.capabilities.checkpoints and not NSMSurrogate.capabilities.needs_data
+    # Killed during step 5 (after the checkpoint of step 4), resumed: the same weights as
+    # one whole run.
+    killed = NSMSurrogate(problem, modes=(8, 8), **SMALL)
+    original, calls = NSMSurrogate._loss, []
+
+    def dies(self, form, u):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return original(self, form, u)
+
+    monkeypatch.setattr(NSMSurrogate, "_loss", dies)
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit(**settings, checkpoint_every=2, out_dir=tmp_path / "run")
+    monkeypatch.setattr(NSMSurrogate, "_loss", original)
+    resumed = NSMSurrogate(problem, modes=(8, 8), **SMALL)
+    resumed.fit(**settings, checkpoint_every=2, out_dir=tmp_path / "run", resume=True)
+    for a, b in zip(resumed.model.parameters(), whole.model.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="other settings"):
+        resumed.fit(**{**settings, "lr": 1e-2}, out_dir=tmp_path / "run", resume=True)
+    with pytest.raises(TypeError, match="epochs"):
+        resumed.fit(epochs=3)

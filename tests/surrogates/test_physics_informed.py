@@ -10,7 +10,8 @@ from pdeml.problems.burgers_dirichlet import BurgersDirichlet
 from pdeml.surrogates.physics_informed import ConstrainedSolution
 from pdeml.surrogates.pinn import PINNSurrogate
 
-TINY = dict(width=8, depth=2, n_collocation=64, adam_steps=3, lbfgs_steps=2)
+NET = dict(width=8, depth=2)
+TINY = dict(n_collocation=64, adam_steps=3, lbfgs_steps=2)
 
 
 @pytest.fixture
@@ -55,15 +56,15 @@ def test_rad_resampling_gathers_points_where_the_residual_is_large(burgers):
     density ∝ |r|² makes the mean |r| of the drawn points E|s|³/E s² = (4/3π)/(1/2) = 0.849
     (in units of π/2) against E|s| = 2/π = 0.637 for uniform points: a ratio of 1.33. The
     bound 1.2 leaves room for the sampling noise of 2000 points (standard error ~1 %)."""
-    surrogate = PINNSurrogate(
-        burgers, **TINY, resampling="rad", resample_power=2.0, resample_floor=0.0
+    surrogate = PINNSurrogate(burgers, **NET).fit(
+        **TINY, resampling="rad", resample_power=2.0, resample_floor=0.0
     )
     physics = burgers.physics(burgers.sample_inputs(1, 0))
     network = surrogate._make_network(physics.lower, physics.upper).double()
     for p in network.parameters():
         torch.nn.init.zeros_(p)
     solution = ConstrainedSolution(network, physics, hard=True)
-    surrogate.hyperparameters["n_collocation"] = 2000
+    surrogate.settings["n_collocation"] = 2000
     drawn = surrogate._resample(solution, physics, seed=0, dtype=torch.float64)
     uniform = physics.sample_collocation(2000, 5).requires_grad_(True)
 
@@ -78,15 +79,15 @@ def test_rad_resampling_gathers_points_where_the_residual_is_large(burgers):
 def test_training_with_resampling_runs_and_is_reproducible(burgers, resampling):
     settings = dict(TINY, adam_steps=6, resampling=resampling, resample_every=2)
     inputs = burgers.sample_inputs(1, 0)
-    first = PINNSurrogate(burgers, **settings).solve(inputs)["u"]
-    second = PINNSurrogate(burgers, **settings).solve(inputs)["u"]
+    first = PINNSurrogate(burgers, **NET).fit(**settings).solve(inputs)["u"]
+    second = PINNSurrogate(burgers, **NET).fit(**settings).solve(inputs)["u"]
     np.testing.assert_array_equal(first, second)
 
 
 def test_error_against_time_curve_is_recorded(burgers):
     inputs = burgers.sample_inputs(1, 0)
     reference = burgers.reference_solver().solve(inputs)
-    surrogate = PINNSurrogate(burgers, **dict(TINY, adam_steps=4, lbfgs_steps=4))
+    surrogate = PINNSurrogate(burgers, **NET).fit(**dict(TINY, adam_steps=4, lbfgs_steps=4))
     with pytest.raises(ValueError, match="reference"):
         surrogate.solve(inputs, record_every=2)
     out = surrogate.solve(inputs, reference=reference, record_every=2)["u"]
@@ -98,11 +99,11 @@ def test_error_against_time_curve_is_recorded(burgers):
 
 
 def test_parametric_mode_trains_once_and_evaluates_other_values(burgers, tmp_path):
-    surrogate = PINNSurrogate(burgers, **TINY, parametric={"nu": (0.002, 0.01)})
+    surrogate = PINNSurrogate(burgers, **NET, parametric={"nu": (0.002, 0.01)})
     inputs = burgers.sample_inputs(1, 0)
     with pytest.raises(ValueError, match="not fitted"):
         surrogate.solve(inputs)
-    surrogate.fit(inputs=inputs)
+    surrogate.fit(inputs=inputs, **TINY)
     own = surrogate.solve(inputs)["u"]
     assert own.shape == (1, 5, 33)
     many = surrogate.solve_parameters(nu=[0.002, burgers.nu, 0.01])["u"]
@@ -125,17 +126,20 @@ def test_parametric_names_must_be_pde_parameters(burgers):
     with pytest.raises(ValueError, match="low < high"):
         PINNSurrogate(burgers, parametric={"nu": (0.01, 0.001)})
     with pytest.raises(ValueError, match="not parametric"):
-        PINNSurrogate(burgers, **TINY).solve_parameters(nu=[0.01])
+        PINNSurrogate(burgers, **NET).solve_parameters(nu=[0.01])
 
 
 def test_every_physics_informed_surrogate_takes_the_common_hyperparameters(burgers):
-    from pdeml.surrogates.physics_informed import COMMON_HYPERPARAMETERS
+    from pdeml.surrogates.physics_informed import COMMON_HYPERPARAMETERS, FIT_DEFAULTS
     from pdeml.surrogates.pig import PIGSurrogate
 
     for cls in (PINNSurrogate, PIGSurrogate):
         assert set(COMMON_HYPERPARAMETERS) <= set(cls.hyperparameter_names())
         stored = cls(burgers, **{k: v for k, v in TINY.items() if k in COMMON_HYPERPARAMETERS})
         assert set(COMMON_HYPERPARAMETERS) <= set(stored.hyperparameters)
+        # Every optimisation setting is a fit option, shared by both.
+        assert set(FIT_DEFAULTS) <= set(cls.fit_option_names())
+        assert not set(FIT_DEFAULTS) & set(cls.hyperparameter_names())
 
 
 @pytest.mark.parametrize("every, expected", [(0, 0), (4, 2)])
@@ -150,8 +154,7 @@ def test_lbfgs_restarts_on_fresh_points_when_asked(burgers, monkeypatch, every, 
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(PINNSurrogate, "_resample", counting)
-    pinn = PINNSurrogate(
-        burgers,
+    pinn = PINNSurrogate(burgers, **NET).fit(
         **{**TINY, "adam_steps": 0, "lbfgs_steps": 12},
         resampling="rad",
         lbfgs_resample_every=every,
@@ -172,8 +175,8 @@ def test_lr_decay_reaches_its_factor_at_the_last_adam_step(burgers, monkeypatch)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.Adam, "step", recording)
-    pinn = PINNSurrogate(
-        burgers, **{**TINY, "adam_steps": 5, "lbfgs_steps": 0}, lr=1e-2, lr_decay=1e-2
+    pinn = PINNSurrogate(burgers, **NET).fit(
+        **{**TINY, "adam_steps": 5, "lbfgs_steps": 0}, lr=1e-2, lr_decay=1e-2
     )
     pinn.solve(burgers.sample_inputs(1, 0))
     np.testing.assert_allclose(rates, 1e-2 * np.logspace(0, -2, 5), rtol=1e-12)
@@ -182,4 +185,59 @@ def test_lr_decay_reaches_its_factor_at_the_last_adam_step(burgers, monkeypatch)
 @pytest.mark.parametrize("value", [0, 1.5, -0.1])
 def test_lr_decay_outside_0_1_is_refused(burgers, value):
     with pytest.raises(ValueError, match="lr_decay"):
-        PINNSurrogate(burgers, **TINY, lr_decay=value)
+        PINNSurrogate(burgers, **NET).fit(**TINY, lr_decay=value)
+
+
+class _Data:
+    def __init__(self, inputs, outputs):
+        self.inputs, self.outputs = inputs, outputs
+
+
+def test_a_validation_dataset_gives_the_curve_of_the_first_query(burgers):
+    """fit(valid=...) per instance: the first solved sample that is one of valid's inputs
+    logs its error (off the clock) in the common metrics log; the numbers do not change."""
+    from pdeml.training.log import RECORD_KEYS
+
+    inputs = burgers.sample_inputs(2, 0)
+    reference = burgers.reference_solver().solve(inputs)
+    settings = dict(TINY, adam_steps=4, lbfgs_steps=4, log_every=2)
+    plain = PINNSurrogate(burgers, **NET).fit(**settings)
+    watched = PINNSurrogate(burgers, **NET).fit(None, _Data(inputs, reference), **settings)
+    np.testing.assert_array_equal(watched.solve(inputs)["u"], plain.solve(inputs)["u"])
+    history = watched.history
+    assert [r["step"] for r in history] == [0, 2, 4, 6, 8]
+    assert all(set(r) == {*RECORD_KEYS, "valid_metric"} for r in history)
+    out = watched.solve(inputs)["u"][0]
+    final = np.linalg.norm(out - reference["u"][0]) / np.linalg.norm(reference["u"][0])
+    assert history[-1]["valid_metric"] == pytest.approx(final, rel=1e-9)
+    assert "valid_metric" not in plain.history[-1]
+
+
+def test_capabilities_follow_the_mode(burgers):
+    from pdeml.surrogates.pig import PIGSurrogate
+
+    for cls in (PINNSurrogate, PIGSurrogate):
+        assert cls.capabilities.needs_data is False
+        assert cls.capabilities.trains_per_query
+    per_query = PINNSurrogate(burgers, **NET)
+    assert per_query.capabilities.trains_per_query and not per_query.capabilities.checkpoints
+    parametric = PINNSurrogate(burgers, **NET, parametric={"nu": (0.002, 0.01)})
+    assert parametric.capabilities.checkpoints and not parametric.capabilities.trains_per_query
+    assert per_query.parameter_count() == sum(
+        p.numel() for p in per_query._make_network(*per_query._box_of_problem).parameters()
+    )
+    with pytest.raises(ValueError, match="parametric fit"):
+        per_query.fit(out_dir="somewhere")
+    with pytest.raises(TypeError, match=r"\['width'\] are hyperparameters"):
+        per_query.fit(width=3)
+
+
+def test_parametric_fit_resumes_from_its_checkpoint(burgers, tmp_path):
+    settings = dict(TINY, adam_steps=6, lbfgs_steps=3, checkpoint_every=2, log_every=2)
+    hyper = dict(NET, parametric={"nu": (0.002, 0.01)})
+    whole = PINNSurrogate(burgers, **hyper).fit(**settings, out_dir=tmp_path / "whole")
+    again = PINNSurrogate(burgers, **hyper)
+    again.fit(**settings, out_dir=tmp_path / "whole", resume=True)  # finished: no training
+    points = torch.rand(10, 3, dtype=torch.float64)
+    torch.testing.assert_close(again.networks[0](points), whole.networks[0](points))
+    assert (tmp_path / "whole" / "metrics.jsonl").read_text().count("\n") == len(whole.history)

@@ -14,7 +14,7 @@ from pdeml.surrogates.pig import GaussianEmbedding, PIGSurrogate
 # steps, one learning rate 1e-2): relative L2 0.250 against the reference solver in ~35 s
 # with other jobs running; the untrained network (hard constraints only) gives 0.68. The
 # bound leaves ~60 % margin.
-QUICK = dict(n_gaussians=100, n_collocation=2000, adam_steps=200, lbfgs_steps=100)
+QUICK = dict(n_collocation=2000, adam_steps=200, lbfgs_steps=100)
 QUICK_BOUND = 0.4
 
 
@@ -88,17 +88,15 @@ def test_refuses_problems_without_a_residual():
 def test_quick_run_on_the_burgers_benchmark(burgers):
     inputs = burgers.sample_inputs(1, 0)
     reference = burgers.reference_solver().solve(inputs)["u"]
-    pig = pdeml.make_surrogate("pig", burgers, **QUICK)
+    pig = pdeml.make_surrogate("pig", burgers, n_gaussians=100).fit(**QUICK)
     prediction = pig.solve(inputs)["u"]
     error = np.linalg.norm(prediction - reference) / np.linalg.norm(reference)
     assert error < QUICK_BOUND
 
 
 def test_save_load_round_trip(burgers, tmp_path):
-    settings = dict(
-        n_gaussians=12, covariance="full", n_collocation=32, adam_steps=2, lbfgs_steps=0
-    )
-    pig = PIGSurrogate(burgers, **settings)
+    settings = dict(n_collocation=32, adam_steps=2, lbfgs_steps=0)
+    pig = PIGSurrogate(burgers, n_gaussians=12, covariance="full").fit(**settings)
     pig.solve(burgers.sample_inputs(1, 0))
     pig.save(tmp_path / "run")
     restored = pdeml.surrogates.load_surrogate(tmp_path / "run")
@@ -108,14 +106,14 @@ def test_save_load_round_trip(burgers, tmp_path):
 
 
 def test_gaussians_and_mlp_train_at_their_own_rates(burgers):
-    pig = PIGSurrogate(burgers, n_gaussians=10, lr=0.05, lr_network=0.002)
+    pig = PIGSurrogate(burgers, n_gaussians=10).fit(lr=0.05, lr_network=0.002)
     physics = burgers.physics(burgers.sample_inputs(1, 0))
     network = pig._make_network(physics.lower, physics.upper)
     groups = pig._adam_groups(network)
-    optimizer = torch.optim.Adam(groups, lr=pig.hyperparameters["lr"])
+    optimizer = torch.optim.Adam(groups, lr=pig.settings["lr"])
     rates = [g["lr"] for g in optimizer.param_groups]
     assert rates == [0.05, 0.002]
-    default = PIGSurrogate(burgers, n_gaussians=10, lr=0.05)._adam_groups(network)
+    default = PIGSurrogate(burgers, n_gaussians=10).fit(lr=0.05)._adam_groups(network)
     # Gaussians: no own rate (the optimiser's lr applies); the MLP: lr as well.
     assert "lr" not in default[0] and default[1]["lr"] == 0.05
     counted = sum(p.numel() for g in groups for p in g["params"])

@@ -13,7 +13,8 @@ from pdeml.surrogates.pinn import MLP, ConstrainedSolution, PINNSurrogate
 # Measured on 2 CPU cores (float64, seed 0): relative L2 0.232 against the reference
 # solver in ~7 s; an untrained network (hard constraints only, so u = u0 + t(1−x²)N)
 # gives 0.68. The bound leaves a margin of ~50 % above the measured value.
-QUICK = dict(width=20, depth=4, n_collocation=2000, adam_steps=300, lbfgs_steps=100)
+NET = dict(width=20, depth=4)
+QUICK = dict(n_collocation=2000, adam_steps=300, lbfgs_steps=100)
 QUICK_BOUND = 0.35
 
 
@@ -33,7 +34,7 @@ def test_invalid_hyperparameters_are_named(burgers):
     with pytest.raises(ValueError, match="activation"):
         PINNSurrogate(burgers, activation="relu")
     with pytest.raises(ValueError, match="sampling"):
-        PINNSurrogate(burgers, sampling="sobol")
+        PINNSurrogate(burgers).fit(sampling="sobol")
     with pytest.raises(ValueError, match="width"):
         PINNSurrogate(burgers, width=0)
 
@@ -42,8 +43,10 @@ def test_registered_and_needs_no_data(burgers):
     assert "pinn" in pdeml.surrogates.available_surrogates()
     surrogate = pdeml.make_surrogate("pinn", burgers)
     assert PINNSurrogate.needs_data is False
-    assert surrogate.fit(None, epochs=3) is surrogate
-    assert surrogate.fit_options == {"epochs": 3}
+    assert surrogate.fit(None, adam_steps=3) is surrogate
+    assert surrogate.fit_options == {"adam_steps": 3}
+    with pytest.raises(TypeError, match="epochs"):
+        surrogate.fit(None, epochs=3)
 
 
 def test_hard_constraints_only_where_the_physics_allows(burgers):
@@ -75,30 +78,25 @@ def test_quick_run_on_the_burgers_benchmark(burgers):
     def error(prediction):
         return np.linalg.norm(prediction - reference) / np.linalg.norm(reference)
 
-    surrogate = pdeml.make_surrogate("pinn", burgers, **QUICK)
+    surrogate = pdeml.make_surrogate("pinn", burgers, **NET).fit(**QUICK)
     prediction = surrogate.solve(inputs)["u"]
     assert prediction.shape == reference.shape == (1, 5, 33)
     assert error(prediction) < QUICK_BOUND
     (stats,) = surrogate.last_solve_stats
     assert stats["time_s"] > 0 and np.isfinite(stats["loss"])
 
-    untrained = pdeml.make_surrogate(
-        "pinn", burgers, **{**QUICK, "adam_steps": 0, "lbfgs_steps": 0}
-    )
+    untrained = pdeml.make_surrogate("pinn", burgers, **NET)
+    untrained.fit(**{**QUICK, "adam_steps": 0, "lbfgs_steps": 0})
     assert error(untrained.solve(inputs)["u"]) > QUICK_BOUND
 
 
 def test_soft_constraints_train_and_report_every_term(burgers):
-    surrogate = PINNSurrogate(
-        burgers,
-        width=8,
-        depth=2,
+    surrogate = PINNSurrogate(burgers, width=8, depth=2, hard_constraints=False).fit(
         n_collocation=64,
         n_boundary=16,
         n_initial=16,
         adam_steps=5,
         lbfgs_steps=3,
-        hard_constraints=False,
         sampling="latin",
     )
     out = surrogate.solve(burgers.sample_inputs(1, 0))["u"]
@@ -107,15 +105,16 @@ def test_soft_constraints_train_and_report_every_term(burgers):
 
 
 def test_save_load_round_trip(burgers, tmp_path):
-    settings = dict(
-        width=6, depth=2, activation="sin", n_collocation=32, adam_steps=2, lbfgs_steps=0, seed=3
-    )
-    surrogate = PINNSurrogate(burgers, **settings)
+    hyper = dict(width=6, depth=2, activation="sin")
+    settings = dict(n_collocation=32, adam_steps=2, lbfgs_steps=0, seed=3)
+    surrogate = PINNSurrogate(burgers, **hyper).fit(**settings)
     surrogate.save(tmp_path / "empty")
     restored = pdeml.surrogates.load_surrogate(tmp_path / "empty")
     assert isinstance(restored, PINNSurrogate) and restored.networks == []
-    for key, value in settings.items():
+    for key, value in hyper.items():
         assert restored.hyperparameters[key] == value
+    for key, value in settings.items():
+        assert restored.settings[key] == value
 
     surrogate.solve(burgers.sample_inputs(1, 0))
     surrogate.save(tmp_path / "run")
@@ -129,14 +128,14 @@ def test_save_load_round_trip(burgers, tmp_path):
 
 def test_other_problems_get_their_output_shapes(small_darcy):
     periodic = Burgers1D(resolution=32, solver_resolution=64, n_t=3)
-    tiny = dict(width=8, depth=2, n_collocation=64, adam_steps=3, lbfgs_steps=2)
-    out = PINNSurrogate(periodic, **tiny).solve(periodic.sample_inputs(2, 0))
+    tiny = dict(n_collocation=64, adam_steps=3, lbfgs_steps=2)
+    out = PINNSurrogate(periodic, width=8, depth=2).fit(**tiny).solve(periodic.sample_inputs(2, 0))
     periodic.check_outputs(out)
     assert out["u"].shape == (2, 32) and out["u_traj"].shape == (2, 3, 32)
     # u is the final-time snapshot, the last of the trajectory
     np.testing.assert_allclose(out["u"], out["u_traj"][:, -1], atol=1e-12)
 
-    darcy = PINNSurrogate(small_darcy, **tiny)
+    darcy = PINNSurrogate(small_darcy, width=8, depth=2).fit(**tiny)
     assert darcy.uses_hard_constraints  # steady: u = b(x, y) N(x, y)
     u = darcy.solve(small_darcy.sample_inputs(1, 0))["u"][0]
     for edge in (u[0], u[-1], u[:, 0], u[:, -1]):

@@ -125,8 +125,6 @@ def main() -> None:
         return float(np.linalg.norm(field - reference) / np.linalg.norm(reference))
 
     common = dict(
-        width=width,
-        depth=depth,
         n_collocation=n_col,
         n_boundary=n_bnd,
         n_initial=n_ini,
@@ -148,7 +146,9 @@ def main() -> None:
         }
     )
     for label, hard in (("pdeml pinn (soft BC/IC)", False), ("pdeml pinn (hard BC/IC)", True)):
-        pinn = pdeml.make_surrogate("pinn", problem, hard_constraints=hard, **common)
+        pinn = pdeml.make_surrogate(
+            "pinn", problem, width=width, depth=depth, hard_constraints=hard
+        ).fit(**common)
         field = pinn.solve(inputs)["u"][0]
         rows.append(
             {
