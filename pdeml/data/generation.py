@@ -12,18 +12,13 @@ call again finds them and computes only the missing chunks.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
+import functools
 import inspect
 import json
-import multiprocessing
 import os
 import shutil
-import signal
-import sys
 import time
-from collections.abc import Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -31,16 +26,14 @@ from typing import Any
 import numpy as np
 
 from pdeml._checks import check_count, check_memory, check_seed
-from pdeml._signals import children_ignore_sigint
 from pdeml._threads import (
     available_cores,
     idle_cores,
-    limit_threads,
     limited_threads,
-    threads_per_worker,
 )
 from pdeml._version import __version__
 from pdeml.data.dataset import Dataset, open_dataset
+from pdeml.data.pool import run_pool
 from pdeml.data.store import (
     check_disk,
     check_output_path,
@@ -104,53 +97,6 @@ def sampling_options(problem: Problem, solver_options: Mapping[str, Any]) -> dic
     """
     accepted = inspect.signature(problem.sample_inputs).parameters
     return {k: v for k, v in solver_options.items() if k in accepted}
-
-
-def _init_worker(threads: int, problem_module: str | None) -> None:
-    """Set up a generation worker process.
-
-    Ctrl-C reaches every process of the terminal's foreground group; the parent alone
-    reports it (one line) and stops the pool, so workers ignore SIGINT instead of each
-    printing a traceback. Threads are capped so that the workers together fill the cores
-    once. The module defining the problem's class is imported so that a problem class
-    from the user's own package is registered even though the user's script is not
-    re-imported (see :func:`_main_module_hidden`).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    limit_threads(threads)
-    if problem_module and problem_module != "__main__":
-        importlib.import_module(problem_module)
-
-
-@contextlib.contextmanager
-def _main_module_hidden(problem: Problem) -> Iterator[None]:
-    """While worker processes start, keep them from re-importing the user's script.
-
-    A spawned process normally re-runs the calling script (as ``__mp_main__``) so that
-    objects defined there can be unpickled; a script without an
-    ``if __name__ == "__main__":`` guard then calls ``generate`` again inside the worker
-    and the pool breaks. Generation workers need nothing from the script (their function
-    lives in pdeml and the problem travels as a plain dict), so multiprocessing's spawn
-    preparation (``multiprocessing.spawn.get_preparation_data``), which reads the main
-    module's ``__spec__`` and ``__file__``, is shown a main module without them. A problem
-    class defined in the script itself does need the script, so then nothing is hidden.
-    """
-    main = sys.modules.get("__main__")
-    if main is None or type(problem).__module__ == "__main__":
-        yield
-        return
-    missing = object()
-    saved = {key: main.__dict__.get(key, missing) for key in ("__file__", "__spec__")}
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is missing:
-                main.__dict__.pop(key, None)
-            else:
-                main.__dict__[key] = value
 
 
 def _manifest(
@@ -446,7 +392,8 @@ def _run_chunks(
                     solve_here(start)
             return used
         used = min(workers, len(queue))
-        _run_pool(problem, args, sizes, queue, used, dtype, folder, bar, cores)
+        task = functools.partial(solve_chunk, *args, dtype=dtype, folder=str(folder))
+        run_pool(problem, task, sizes, queue, used, bar, cores)
         return used
     except KeyboardInterrupt:
         bar.close()
@@ -470,57 +417,3 @@ def _run_chunks(
         ) from None
     finally:
         bar.close()
-
-
-def _run_pool(
-    problem: Problem,
-    args: tuple[Any, ...],
-    sizes: dict[int, int],
-    queue: list[int],
-    workers: int,
-    dtype: str,
-    folder: Path,
-    bar: Any,
-    cores: int,
-) -> None:
-    # spawn: a forked child would inherit numba's threading layer in an unsafe state.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(threads_per_worker(workers, cores), type(problem).__module__),
-    )
-    pending: set[Future] = set()
-
-    def submit_more() -> None:
-        while queue and len(pending) < 2 * workers:
-            start = queue.pop(0)
-            pending.add(
-                pool.submit(solve_chunk, *args, start, start + sizes[start], dtype, str(folder))
-            )
-
-    try:
-        with _main_module_hidden(problem):
-            # The pool starts its processes on these first submissions: they inherit an
-            # ignored SIGINT, so a Ctrl-C while they still import is not theirs to report.
-            with children_ignore_sigint():
-                submit_more()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    start, _ = future.result()
-                    bar.update(sizes[start])
-                submit_more()
-    except BaseException:
-        # Interrupted or failed: stop at once instead of waiting for the running chunks
-        # (a chunk is written under a temporary name and renamed, so killing a worker
-        # mid-chunk loses only that chunk's work).
-        for future in pending:
-            future.cancel()
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            if process.is_alive():
-                process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)

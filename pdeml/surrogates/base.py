@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pdeml._checks import nonfinite_samples
 from pdeml._json import read_json_object
 from pdeml._version import __version__
 from pdeml.problems.base import Problem
-from pdeml.problems.checks import nonfinite_samples
 from pdeml.registry import Registry
 from pdeml.solvers.base import Solver
 

@@ -18,7 +18,7 @@ autograd sees ``∂_i T = g_i`` and ``∂_i ∂_j T = s_ij`` exactly; a residual
 derivatives and the declared second derivatives gets the right numbers through cheap
 ``[m]``-sized operations. Derivatives of order three and undeclared second derivatives of
 ``T`` are zero, so the trick is only used for residuals that declare what they take
-(:attr:`pdeml.problems.physics.PDEResidual.second_derivatives`).
+(:attr:`pdeml.problems.residual.PDEResidual.second_derivatives`).
 
 The initial condition ``u0`` of the hard constraints, parameter-free and costly (a
 trigonometric interpolant), gets its jet once per point set by autograd

@@ -378,7 +378,7 @@ def _check_settings(
 
 def _check_ladder(problem: Any, ladder: ReferenceLadder, where: str) -> None:
     """Refuse ladder grids whose solves could not fit in memory or would take hours."""
-    from pdeml.problems.checks import check_memory
+    from pdeml._checks import check_memory
 
     dims = len(problem.spatial_dims())
     for resolution in (*ladder.resolutions, ladder.truth_resolution):

@@ -17,6 +17,7 @@ import pdeml
 from pdeml.cli import main as cli_main
 from pdeml.data import dataset as dataset_module
 from pdeml.data import generation as generation_module
+from pdeml.data import pool as pool_module
 from pdeml.data import store as store_module
 from pdeml.data.formats import import_dataset
 from pdeml.data.generation import partial_dir
@@ -214,7 +215,7 @@ def test_script_without_main_guard_generates_once(tmp_path):
 def test_main_module_is_restored_after_the_pool(small_burgers):
     main = sys.modules["__main__"]
     before = (main.__dict__.get("__file__"), main.__dict__.get("__spec__"))
-    with generation_module._main_module_hidden(small_burgers):
+    with pool_module.main_module_hidden(small_burgers):
         assert "__file__" not in main.__dict__ and main.__spec__ is None
     assert (main.__dict__.get("__file__"), main.__dict__.get("__spec__")) == before
 
@@ -228,13 +229,13 @@ def test_problem_class_from_the_script_keeps_spawn_and_explains(
     problem = script_class(resolution=32, solver_resolution=64)
     main = sys.modules["__main__"]
     before = main.__dict__.get("__file__")
-    with generation_module._main_module_hidden(problem):
+    with pool_module.main_module_hidden(problem):
         assert main.__dict__.get("__file__") == before
 
     def broken(*args, **kwargs):
         raise BrokenProcessPool("child failed while bootstrapping")
 
-    monkeypatch.setattr(generation_module, "_run_pool", broken)
+    monkeypatch.setattr(generation_module, "run_pool", broken)
     with pytest.raises(RuntimeError, match=r"ScriptBurgers.*if __name__ == .__main__.:.*workers=1"):
         pdeml.generate(problem, n=40, path=tmp_path / "b.h5", workers=2, progress=False)
 
@@ -254,10 +255,10 @@ def test_workers_default_to_idle_cores_and_threads_are_shared(tmp_path, small_bu
     assert seen["workers"] == 3
 
     limits = []
-    monkeypatch.setattr(generation_module, "limit_threads", limits.append)
+    monkeypatch.setattr(pool_module, "limit_threads", limits.append)
     previous = signal.getsignal(signal.SIGINT)
     try:
-        generation_module._init_worker(generation_module.threads_per_worker(2, cores=6), None)
+        pool_module.init_worker(pool_module.threads_per_worker(2, cores=6), None)
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
