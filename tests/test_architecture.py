@@ -176,3 +176,17 @@ if __name__ == "__main__":
         print("circle:", " -> ".join(circle))
     for source, target in forbidden_edges(graph):
         print("forbidden:", source, "imports", target)
+
+
+def test_import_pdeml_loads_no_heavy_library() -> None:
+    # `import pdeml` and `pdeml --help` start in about 0.3 s because these load on first
+    # use (validation/reports/startup.md); scipy.special alone took 0.26 s.
+    import subprocess
+    import sys
+
+    heavy = ("torch", "dask", "numba", "scipy", "h5py", "xarray", "matplotlib")
+    probe = f"import sys, pdeml; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

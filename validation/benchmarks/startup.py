@@ -48,7 +48,9 @@ def _heavy_modules(checkout: Path) -> str:
         "'h5py', 'xarray', 'matplotlib') if m in sys.modules) or 'none')"
     )
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd="/"
+    )
     return out.stdout.strip()
 
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import scipy.special
 
 from pdeml._checks import (
     MAX_POINTS_2D,
@@ -106,6 +105,9 @@ class Poisson2D(Problem):
         The periodic kernel ``exp(−2 sin²(πr)/ℓ²) = exp((cos 2πr − 1)/ℓ²)`` has the Fourier
         coefficients ``e^{−1/ℓ²} I_k(1/ℓ²)`` (modified Bessel functions).
         """
+        # scipy.special costs a quarter of a second to import: loaded here, not with pdeml.
+        import scipy.special
+
         k = np.arange(-(self.source_modes - 1), self.source_modes)
         return scipy.special.ive(k, 1.0 / self.length_scale**2)
 
