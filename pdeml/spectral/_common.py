@@ -38,7 +38,7 @@ def _mm_last(v: torch.Tensor, matrix_t: torch.Tensor) -> torch.Tensor:
     the matrix to a batched product of tiny matrices, which the CPU kernel runs one batch
     entry at a time (a select and a copy each, forward and backward). Reshaping first
     copies ``v`` once and makes one large product. Measured per NSM training step (one
-    thread, the sizes of ``validation/nsm_comparison.py``): Fourier × Chebyshev Burgers
+    thread, the sizes of ``validation/studies/nsm_comparison.py``): Fourier × Chebyshev Burgers
     109 → 55 ms, periodic Poisson 117 → 31 ms, Chebyshev Darcy unchanged (~23 ms).
     """
     out = v.reshape(-1, v.shape[-1]) @ matrix_t

@@ -16,7 +16,7 @@ a spectral basis (Du, Chalapathi, Krishnapriyan, *Neural Spectral Methods*, ICML
 Coefficients are torch tensors with the sample axis first: complex when a direction is
 Fourier, real otherwise. The forms also give the solution on the problem's grid (any
 resolution, by evaluating the series) and a finite-difference residual on a uniform grid,
-which the PINN-loss baselines of ``validation/nsm_comparison.py`` use.
+which the PINN-loss baselines of ``validation/studies/nsm_comparison.py`` use.
 
 Each problem's form lives in its folder (``pdeml/problems/<pde>/spectral.py``) and
 subclasses :class:`SpectralForm`; the linear algebra they share is in

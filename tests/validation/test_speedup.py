@@ -1,5 +1,5 @@
 """The one equal-accuracy reading (``pdeml.validation.speedup``), used by the validation
-report and by the NSM study (``validation/nsm_comparison.py``, formerly tested by path)."""
+report and by the NSM study (``validation/studies/nsm_comparison.py``, formerly tested by path)."""
 
 import math
 

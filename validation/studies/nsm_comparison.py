@@ -24,7 +24,7 @@ then scores each against the reference solver, times inference, and runs the ref
 solver at coarser resolutions to find the cheapest setting that is as accurate as the
 NSM. Usage::
 
-    python validation/nsm_comparison.py --budget 60 --out validation/reports/nsm_quick.md
+    python validation/studies/nsm_comparison.py --budget 60 --out validation/reports/nsm_quick.md
 """
 
 from __future__ import annotations
@@ -32,22 +32,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-import _report
-
 from pdeml.nn.fourier import FNO
 from pdeml.problems import Burgers1D, Darcy2D, Poisson2D
 from pdeml.problems.navier_stokes import NavierStokes2D
 from pdeml.surrogates.nsm import NSMSurrogate
 from pdeml.validation.metrics import relative_l2
+from pdeml.validation.provenance import header
 from pdeml.validation.speedup import LOWER_BOUND, equal_accuracy_setting
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 #: The models trained with a PINN-type (collocation) loss, the NSM's baselines.
 PINN_LOSS_BASELINES = ("nsm-collocation", "fno-pinn")
@@ -346,7 +345,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--variants: unknown {unknown}; expected {[*NSM_VARIANTS, 'fno-pinn']}")
     lines = [
-        _report.header("NSM against PINN-loss baselines"),
+        header("NSM against PINN-loss baselines"),
         f"torch threads {args.threads}; timings taken on a machine others may share are noisy.",
         "",
         f"Every model trains for the same wall-clock budget ({args.budget:g} s) on inputs drawn "

@@ -9,7 +9,7 @@ published 256 × 100 grid. Used to size the budgets of
 
 Run::
 
-    python validation/physics_informed_curve.py pig \\
+    python validation/studies/physics_informed_curve.py pig \\
         '{"n_gaussians": 200, "n_collocation": 8000, "adam_steps": 3000, "lbfgs_steps": 3000}'
 """
 

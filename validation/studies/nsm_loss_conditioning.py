@@ -7,23 +7,23 @@ reports the iterations it took, the wall time and the relative L2 error of the m
 against the reference solver. Both losses have (nearly) the same minimiser; the iteration
 count measures how well conditioned each is. Usage::
 
-    python validation/nsm_loss_conditioning.py --out validation/reports/nsm_loss_conditioning.md
+    python validation/studies/nsm_loss_conditioning.py \
+        --out validation/reports/nsm_loss_conditioning.md
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-import _report
-
 from pdeml.problems import Burgers1D, Darcy2D
 from pdeml.validation.metrics import relative_l2
+from pdeml.validation.provenance import header
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 LOSSES = ("spectral_loss", "preconditioned_loss")
 
@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     lines = [
-        _report.header("Conditioning of the NSM losses"),
+        header("Conditioning of the NSM losses"),
         "torch threads 1.",
         "",
         f"L-BFGS from zero over the free coefficients (no network), at most {args.max_iter} "

@@ -18,26 +18,25 @@ Cases:
 
 Run::
 
-    python validation/pinn_vs_pig.py --size quick [--cases burgers darcy]
+    python validation/studies/pinn_vs_pig.py --size quick [--cases burgers darcy]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-import _report
-
 import pdeml
 from pdeml.problems import Darcy2D
 from pdeml.problems.burgers_dirichlet import BurgersDirichlet
+from pdeml.validation.provenance import header, markdown_table, write_markdown
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 # Per size: collocation points, Adam steps, L-BFGS steps, record interval.
 SIZES = {
@@ -144,12 +143,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rows = [row for case in args.cases for row in run(case, args.size)]
-    table = _report.markdown_table([{k: v for k, v in r.items() if k != "curve"} for r in rows])
+    table = markdown_table([{k: v for k, v in r.items() if k != "curve"} for r in rows])
     print(table)
-    png = _report.REPORTS / f"pinn_vs_pig_{args.size}.png"
+    png = REPORTS / f"pinn_vs_pig_{args.size}.png"
     plot(rows, png)
     n_col, adam, lbfgs, every = SIZES[args.size]
-    text = _report.header(f"PINN against PIG, error against wall time ({args.size})")
+    text = header(f"PINN against PIG, error against wall time ({args.size})")
     text += (
         f"\nSame instance, {n_col} collocation points (RAD every 50 steps), Adam × {adam} "
         f"(PINN lr 1e-3; PIG: Gaussians 3e-2, MLP 1e-3) then L-BFGS ≤ {lbfgs}, float64, "
@@ -161,7 +160,7 @@ def main() -> None:
         + json.dumps({f"{r['case']}/{r['surrogate']}": r["curve"] for r in rows})
         + "\n```\n"
     )
-    path = _report.write_report(f"pinn_vs_pig_{args.size}", text)
+    path = write_markdown(REPORTS, f"pinn_vs_pig_{args.size}", text)
     print(f"wrote {path} and {png}")
 
 

@@ -8,25 +8,24 @@ losses relative to their value at ``V = 0``. A network trained on the preconditi
 that ends with a *higher* preconditioned loss than one trained on the spectral loss
 fails in its optimisation, not in the loss's minimiser. Usage::
 
-    python validation/nsm_burgers_preconditioned.py --budget 45 \
+    python validation/studies/nsm_burgers_preconditioned.py --budget 45 \
         --out validation/reports/nsm_burgers_preconditioned.md
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-import _report
-
 from pdeml.problems import Burgers1D
 from pdeml.surrogates.nsm import NSMSurrogate
 from pdeml.validation.metrics import relative_l2
+from pdeml.validation.provenance import header
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 #: Seed of the comparison's test inputs (``nsm_comparison.TEST_SEED``).
 TEST_SEED = 10_000
@@ -66,7 +65,7 @@ def main() -> None:
         steps[loss] = model.training["steps"]
     worse = int(np.sum(errors["preconditioned"] > errors["spectral"]))
     lines = [
-        _report.header("NSM on Burgers: spectral against preconditioned loss"),
+        header("NSM on Burgers: spectral against preconditioned loss"),
         f"{args.budget:g} s of training per loss, torch threads {args.threads}, 16 test inputs.",
         "",
         "| trained on | steps | rel. L2 mean | median | spectral loss / at V=0 (median) "
