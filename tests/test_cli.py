@@ -120,6 +120,7 @@ def test_parse_assignment_reads_toml_values():
         parse_assignment("=3")
 
 
+@pytest.mark.slow
 def test_train_a_gp_surrogate_reports_its_validation_error(tmp_path, capsys):
     """Surrogates without a checkpointed training loop (GP) train from the CLI too; their
     held-out error is computed directly, and --resume is refused with one line."""

@@ -32,6 +32,7 @@ def test_mentions_are_whole_words():
     assert mentions_found("bad width", ["modes|width"]) == []
 
 
+@pytest.mark.slow
 def test_every_case(fixtures):
     results = run_cases(all_cases(), fixtures, timeout=60)
     failing = [

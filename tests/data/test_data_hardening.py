@@ -139,6 +139,7 @@ def test_full_disk_is_refused_before_work(tmp_path, small_burgers, monkeypatch):
 
 
 # -- 4. Ctrl-C during a multi-worker run -------------------------------------------------
+@pytest.mark.slow
 def test_ctrl_c_with_workers_prints_one_line_and_keeps_chunks(tmp_path):
     out = tmp_path / "d.h5"
     command = [sys.executable, "-m", "pdeml.cli", "generate", "darcy", "--n", "200"]
@@ -172,6 +173,7 @@ def test_ctrl_c_with_workers_prints_one_line_and_keeps_chunks(tmp_path):
 
 
 # -- 5. scripts without a __main__ guard ------------------------------------------------
+@pytest.mark.slow
 def test_script_without_main_guard_generates_once(tmp_path):
     script = tmp_path / "no_guard.py"
     script.write_text(

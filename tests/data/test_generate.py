@@ -96,6 +96,7 @@ def test_interrupted_run_leaves_no_file_and_resumes(tmp_path, small_burgers, mon
         np.testing.assert_array_equal(resumed.xr[name].values, reference.xr[name].values)
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_to_the_same_file(tmp_path):
     """SIGKILL the CLI mid-run: no file at --out, and the next run completes it."""
     out = tmp_path / "d.h5"

@@ -115,6 +115,7 @@ def test_variance_limits_noise_at_data_and_prior_far_away():
     assert var_far[0, 0] == pytest.approx(hyper["outputscale"][0], rel=1e-8)
 
 
+@pytest.mark.slow
 def test_intervals_are_calibrated_on_draws_from_a_gp_prior():
     """100 independent functions from a Matérn-5/2 prior (lengthscales 0.3, 0.5) plus noise
     0.05, one batched fit with learned hyperparameters (80 points each), 10 test points
@@ -163,6 +164,7 @@ def test_state_dict_round_trips_through_weights_only_load():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 def test_fit_is_reproducible_and_chunking_does_not_change_it(monkeypatch):
     rng = np.random.default_rng(6)
     x = rng.uniform(size=(20, 2))

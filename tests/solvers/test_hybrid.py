@@ -386,6 +386,7 @@ def test_the_lorenz96_suites_name_the_hybrid_with_every_closure():
             assert case.problem().name == "lorenz96"
 
 
+@pytest.mark.slow
 def test_a_suite_scores_the_hybrid_against_the_resolved_solver(tmp_path):
     # The runner path of validation/suites/lorenz96_quick.toml, tiny: the dataset, the
     # one-grid reference "ladder" (timing only, error 0) and one hybrid entry.

@@ -203,6 +203,7 @@ def test_galerkin_inverse_is_the_linear_inverse_for_poisson_and_absent_for_burge
         burgers.galerkin_loss(burgers.solution(torch.zeros(1, 8, 8, dtype=torch.complex128)))
 
 
+@pytest.mark.slow
 def test_burgers_spectral_loss_minimiser_matches_the_reference():
     # Minimise the loss over the coefficients directly (L-BFGS, float64) for T = 0.2:
     # measured relative L2 2.0e-3 against the ETDRK4 reference at 12 x 12 modes (1.9e-3

@@ -92,6 +92,7 @@ def relative_l2(pred, ref):
     ).mean()
 
 
+@pytest.mark.slow
 def test_quick_fit_reaches_the_stated_error(burgers_sets, trained_fno):
     """25 epochs on 100 samples: measured 0.0183 relative L2 (the same settings run as a
     script, 2026-11-22); 0.05 leaves room for platform differences while failing
@@ -102,6 +103,7 @@ def test_quick_fit_reaches_the_stated_error(burgers_sets, trained_fno):
     assert trained_fno.history[-1]["valid_metric"] == pytest.approx(error, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_resolution_invariance(burgers_sets, trained_fno):
     """Trained at 64 points, the operator solves the same samples given at 256 points."""
     _, test64 = burgers_sets[0].split(n_test=20)
@@ -111,6 +113,7 @@ def test_resolution_invariance(burgers_sets, trained_fno):
     assert fine < 1.5 * coarse + 0.005
 
 
+@pytest.mark.slow
 def test_save_and_load_rebuild_the_same_predictions(tmp_path, burgers_sets, trained_fno):
     _, test = burgers_sets[0].split(n_test=20)
     trained_fno.save(tmp_path / "run")

@@ -160,6 +160,7 @@ def relative_l2(pred, ref):
     ).mean()
 
 
+@pytest.mark.slow
 def test_quick_fit_reaches_the_stated_error(darcy_sets, trained_mgno):
     """60 samples at 15x15, 30 epochs (about 4 s): measured 0.077 relative L2. The training
     mean predicts with 0.26, so 0.15 fails a model that learned little while leaving about
@@ -171,6 +172,7 @@ def test_quick_fit_reaches_the_stated_error(darcy_sets, trained_mgno):
     assert trained_mgno.parameter_count() == trained_mgno.describe()["parameters"]
 
 
+@pytest.mark.slow
 def test_save_and_load_rebuild_the_same_predictions(tmp_path, darcy_sets, trained_mgno):
     _, test = darcy_sets
     trained_mgno.save(tmp_path / "run")

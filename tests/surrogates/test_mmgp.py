@@ -65,6 +65,7 @@ def relative_rmse(pred, ref):
     return np.sqrt(np.mean((pred - ref) ** 2)) / np.sqrt(np.mean(ref**2))
 
 
+@pytest.mark.slow
 def test_quick_fit_reaches_the_stated_errors(darcy_mesh_sets, trained):
     """48 training samples of the quick preset (about 210 nodes each): measured field
     relative RMSE 6.7e-3 (mean over 12 test samples), u_mean 2.1e-3, u_neumann_mean 2.6e-3
@@ -95,6 +96,7 @@ def test_quick_fit_reaches_the_stated_errors(darcy_mesh_sets, trained):
     assert 0.75 <= np.mean(np.concatenate(inside)) <= 0.995
 
 
+@pytest.mark.slow
 def test_sampled_field_variance_matches_the_closed_form(darcy_mesh_sets, trained):
     """Decoding is linear, so the variance of the decoded draws is Σ_k v_k (B φ_k)² plus the
     residual map (B the back-interpolation): the sampled one has relative sd √(2/(S-1))
@@ -119,6 +121,7 @@ def test_sampled_field_variance_matches_the_closed_form(darcy_mesh_sets, trained
         np.testing.assert_allclose(var["u"][i, :m], sampled, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_a_samples_variance_does_not_depend_on_the_rest_of_the_batch(darcy_mesh_sets, trained):
     _, test = darcy_mesh_sets
     batch = {k: v[:4] for k, v in test.inputs.items()}
@@ -130,6 +133,7 @@ def test_a_samples_variance_does_not_depend_on_the_rest_of_the_batch(darcy_mesh_
         np.testing.assert_allclose(var_batch[name][2], var_alone[name][0], rtol=1e-8, atol=0)
 
 
+@pytest.mark.slow
 def test_save_and_load_rebuild_the_same_predictions(tmp_path, darcy_mesh_sets, trained):
     _, test = darcy_mesh_sets
     trained.save(tmp_path / "run")

@@ -64,6 +64,7 @@ def test_bad_hyperparameters_are_named(burgers):
     assert NSMSurrogate.needs_data is False
 
 
+@pytest.mark.slow
 def test_quick_fit_burgers_spectral_loss(burgers, tmp_path):
     # Measured (2 shared CPU cores): relative L2 0.25 after 150 steps (~10 s), 1.8 untrained.
     inputs, ref = _reference(burgers, 4, 123)
@@ -79,6 +80,7 @@ def test_quick_fit_burgers_spectral_loss(burgers, tmp_path):
     assert np.allclose(loaded.solve(inputs)["u"], nsm.solve(inputs)["u"], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_quick_fit_darcy_spectral_loss(darcy):
     # Measured: relative L2 0.12 after 150 steps (~5 s); an untrained network gives 4.4.
     inputs, ref = _reference(darcy, 4, 123)
@@ -90,6 +92,7 @@ def test_quick_fit_darcy_spectral_loss(darcy):
     assert "valid_metric" in nsm.history[-1]
 
 
+@pytest.mark.slow
 def test_quick_fit_darcy_preconditioned_loss(darcy):
     # Measured, 150 steps, seeds 0/1/2: preconditioned 0.038/0.042/0.078, plain spectral
     # loss 0.133/0.103/0.136 (same settings). The bound 0.08 is twice seed 0's error and
@@ -100,6 +103,7 @@ def test_quick_fit_darcy_preconditioned_loss(darcy):
     assert _error(nsm.solve(inputs)["u"], ref["u"]) < 0.08
 
 
+@pytest.mark.slow
 def test_quick_fit_darcy_galerkin_loss(darcy):
     # Galerkin loss, ReLU, output in units of the solution's size, lr 1e-2, 150 steps:
     # measured 0.025/0.024/0.021 for seeds 0/1/2 (a one-off run of these settings); the
@@ -118,6 +122,7 @@ def test_galerkin_loss_needs_a_galerkin_projection(burgers):
         NSMSurrogate(burgers, loss="galerkin")
 
 
+@pytest.mark.slow
 def test_quick_fit_periodic_poisson_spectral_loss(tmp_path):
     # The NSM paper's periodic Poisson case at CPU size, with the paper's ReLU and the
     # output in units of the solution's size. 150 steps gave 8.1e-3, 2.0e-2, 1.3e-2 (seeds

@@ -31,6 +31,7 @@ def relative_l2(pred, ref):
     ).mean()
 
 
+@pytest.mark.slow
 def test_quick_fit_reaches_the_stated_error(burgers_sets, trained):
     """100 training samples, 16 input and up to 16 output components: measured relative L2
     8.6e-3 (script run 2026-11-22; the FNO test reaches 1.8e-2 on this set). 0.02 fails a
@@ -44,6 +45,7 @@ def test_quick_fit_reaches_the_stated_error(burgers_sets, trained):
     assert 0.8 <= inside.mean() <= 0.995
 
 
+@pytest.mark.slow
 def test_variance_is_the_variance_of_decoded_posterior_draws(burgers_sets, trained):
     """Σ_k σ_k² φ_k² (+ the residual map) against the sample variance of 4000 decoded
     draws of the coefficients: relative sd √(2/4000) = 0.022; 0.1 is 4.5 sd."""
@@ -57,6 +59,7 @@ def test_variance_is_the_variance_of_decoded_posterior_draws(burgers_sets, train
     np.testing.assert_allclose(var["u"], expected, rtol=0.1)
 
 
+@pytest.mark.slow
 def test_save_and_load_rebuild_the_same_predictions(tmp_path, burgers_sets, trained):
     _, test = burgers_sets
     trained.save(tmp_path / "run")
@@ -66,6 +69,7 @@ def test_save_and_load_rebuild_the_same_predictions(tmp_path, burgers_sets, trai
         np.testing.assert_allclose(y["u"], x["u"], rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_errors_are_clear(burgers_sets, trained):
     mesh_problem = pdeml.load_problem("darcy_mesh", size="quick")
     with pytest.raises(ValueError, match="grid problems"):

@@ -85,6 +85,7 @@ def test_refuses_problems_without_a_residual():
         pdeml.make_surrogate("pig", pdeml.problems.problem_class("lorenz96")())
 
 
+@pytest.mark.slow
 def test_quick_run_on_the_burgers_benchmark(burgers):
     inputs = burgers.sample_inputs(1, 0)
     reference = burgers.reference_solver().solve(inputs)["u"]

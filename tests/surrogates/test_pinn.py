@@ -71,6 +71,7 @@ def test_hard_constraints_hold_exactly_for_an_untrained_network(burgers, activat
     assert abs(solution(inside).item() + np.sin(np.pi * 0.3)) > 1e-6
 
 
+@pytest.mark.slow
 def test_quick_run_on_the_burgers_benchmark(burgers):
     inputs = burgers.sample_inputs(1, 0)
     reference = burgers.reference_solver().solve(inputs)["u"]

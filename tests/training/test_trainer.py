@@ -151,6 +151,7 @@ DDP_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_ddp_on_cpu_with_two_processes_matches_one_process_with_twice_the_batch(tmp_path):
     """Two gloo ranks with batch b see, step by step, the samples one process sees with
     batch 2b, and DDP averages their gradients: the same updates up to float round-off."""

@@ -147,6 +147,7 @@ def report(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     return out, write_report(out)
 
 
+@pytest.mark.slow
 def test_all_files_exist(report):
     out, paths = report
     assert paths["markdown"] == out / "report.md" and paths["html"] == out / "report.html"
@@ -159,6 +160,7 @@ def test_all_files_exist(report):
     assert not list(out.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_figures_are_png(report):
     _, paths = report
     for key, path in paths.items():
@@ -166,6 +168,7 @@ def test_figures_are_png(report):
             assert path.read_bytes()[:8] == PNG_MAGIC
 
 
+@pytest.mark.slow
 def test_markdown_holds_numbers_and_failure(report):
     out, _ = report
     md = (out / "report.md").read_text(encoding="utf-8")
@@ -190,6 +193,7 @@ def test_markdown_holds_numbers_and_failure(report):
     assert "boundary_error/u: not applicable" in md
 
 
+@pytest.mark.slow
 def test_html_self_contained_and_escaped(report):
     out, _ = report
     page = (out / "report.html").read_text(encoding="utf-8")

@@ -63,6 +63,7 @@ def entry(out, entry_id):
     return json.loads((out / "entries" / f"{entry_id}.json").read_text())
 
 
+@pytest.mark.slow
 def test_report_files_and_numbers(finished):
     _, out, written = finished
     for key in ("results", "report_md", "report_html"):
@@ -82,6 +83,7 @@ def test_report_files_and_numbers(finished):
     assert f"{errors.mean():.4g}" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_goals_are_checked_and_reported(finished):
     _, out, _ = finished
     goals = entry(out, "darcy__fno")["goals"]
@@ -92,6 +94,7 @@ def test_goals_are_checked_and_reported(finished):
     assert "met: rel. L2 < 2" in text and "MISSED" in text
 
 
+@pytest.mark.slow
 def test_reference_ladder_converges(finished):
     _, out, _ = finished
     ladder = entry(out, "darcy__reference")["ladder"]
@@ -103,6 +106,7 @@ def test_reference_ladder_converges(finished):
     assert 4.0 < coarse["relative_l2"] / fine["relative_l2"] < 6.5
 
 
+@pytest.mark.slow
 def test_failed_entry_is_recorded_and_the_suite_goes_on(finished):
     _, out, _ = finished
     broken = entry(out, "darcy__broken")
@@ -110,6 +114,7 @@ def test_failed_entry_is_recorded_and_the_suite_goes_on(finished):
     assert "darcy__broken" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_second_run_skips_finished_entries(finished, monkeypatch):
     tmp_path, out, _ = finished
     ran = []
@@ -119,6 +124,7 @@ def test_second_run_skips_finished_entries(finished, monkeypatch):
     assert ran == ["darcy__broken"]  # failed entries are retried, finished ones are not
 
 
+@pytest.mark.slow
 def test_an_edited_entry_runs_again(finished, monkeypatch, tmp_path):
     # Same id, other hyperparameters: the stored result is not the one asked for.
     suite_path, out, _ = finished
@@ -136,6 +142,7 @@ def test_an_edited_entry_runs_again(finished, monkeypatch, tmp_path):
     assert after["parameters"] < before["parameters"]  # width 6 instead of 8
 
 
+@pytest.mark.slow
 def test_dask_workers_give_the_same_entries(tmp_path, capfd):
     from pdeml._threads import threads_per_worker
 

@@ -232,6 +232,7 @@ def mesh_run(tmp_path_factory):
     return out, written
 
 
+@pytest.mark.slow
 def test_runner_uses_variances_and_masks(mesh_run):
     out, _ = mesh_run
     record = json.loads((out / "entries" / "dm__mmgp.json").read_text())
@@ -272,6 +273,7 @@ def test_runner_uses_variances_and_masks(mesh_run):
     assert observed[0.95] == pytest.approx(inside / count, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_runner_skips_uncertainty_metrics_without_variance(mesh_run):
     out, _ = mesh_run
     record = json.loads((out / "entries" / "dm__mean.json").read_text())
@@ -282,6 +284,7 @@ def test_runner_skips_uncertainty_metrics_without_variance(mesh_run):
     assert len(reasons) == 3 and all("no predictive variance" in s for s in reasons)
 
 
+@pytest.mark.slow
 def test_report_has_calibration_mesh_and_parity_figures(mesh_run):
     out, written = mesh_run
     text = written["report_md"].read_text()
