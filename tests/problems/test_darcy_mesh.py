@@ -152,3 +152,14 @@ def test_bad_inputs_are_refused(small):
     tiny = DarcyMesh(mesh_size=0.25, max_nodes=20, max_triangles=320)
     with pytest.raises(ValueError, match="max_nodes"):
         tiny.sample_inputs(1, 0)
+
+
+def test_a_mesh_size_whose_square_underflows_is_refused_clearly():
+    # Found by the hypothesis fuzz test: 5.7e-276 ** 2 is 0.0 in float64, which divided by
+    # zero in the node estimate instead of naming the argument.
+    import pytest
+
+    from pdeml.problems import DarcyMesh
+
+    with pytest.raises(ValueError, match="mesh_size"):
+        DarcyMesh(mesh_size=5.7e-276)

@@ -141,7 +141,9 @@ class DarcyMesh(Problem):
         # gmsh would spend minutes meshing before pad_mesh finds the mesh too large: refuse
         # a mesh_size whose smallest possible mesh already exceeds max_nodes several times.
         smallest_area = math.pi * (self.r0 * (1.0 - bound)) ** 2
-        least_nodes = 0.5 * smallest_area / (math.sqrt(3.0) / 4.0 * self.mesh_size**2)
+        # A tiny mesh_size squares to 0.0 (underflow): then no mesh is small enough.
+        node_area = math.sqrt(3.0) / 4.0 * self.mesh_size**2
+        least_nodes = 0.5 * smallest_area / node_area if node_area > 0 else math.inf
         if least_nodes > 4 * self.max_nodes:
             raise ValueError(
                 f"{self.name}: mesh_size {self.mesh_size!r} on domains of mean radius r0 = "
