@@ -238,7 +238,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ValueError(
-            f"{source}: unknown metric(s) {unknown}; expected some of {sorted(METRICS)}"
+            f"{source}: metrics: unknown metric(s) {unknown}; expected some of {sorted(METRICS)}"
         )
     problems = []
     for i, raw in enumerate(_array(data, "problems", source, tables=True)):
