@@ -75,7 +75,3 @@ class Registry(Generic[T]):
         except (KeyError, TypeError):
             known = ", ".join(sorted(self._classes))
             raise ValueError(f"unknown {self.kind} {name!r}; expected one of: {known}") from None
-
-    def __contains__(self, name: object) -> bool:
-        self._load_builtins()
-        return name in self._classes
