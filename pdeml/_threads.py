@@ -126,9 +126,10 @@ def limited_threads(threads: int) -> Iterator[int]:
     current = saved_torch if saved_torch is not None else threads
     target = max(1, min(int(threads), current))
     limit_threads(target)
-    # numpy's BLAS sizes its pool from the machine, not from the torch/numba caps: the
-    # Lorenz96 quick suite, run in-process on a busy 2-core machine, took 194 s with it
-    # uncapped and 122 s with OMP_NUM_THREADS=1 (same numbers, bit for bit).
+    # numpy's BLAS sizes its pool from the machine, not from the torch/numba caps. Seen
+    # once (not a benchmark; the load differed between the runs): the Lorenz96 quick suite
+    # in-process on a busy 2-core machine took 194 s with BLAS uncapped, 122 s with
+    # OMP_NUM_THREADS=1, same numbers bit for bit.
     from threadpoolctl import threadpool_limits
 
     blas = threadpool_limits(limits=target, user_api="blas")
