@@ -13,4 +13,4 @@ def test_ci_runs_the_readme_test_command():
     assert len(commands) == 1, f"README should show one test command, found {commands}"
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert commands[0].strip() in ci_lines
-    assert 'pip install -e ".[test]"' in commands[0]
+    assert 'pip install ".[test]"' in commands[0]
