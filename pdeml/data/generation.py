@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -33,7 +34,7 @@ from pdeml._threads import (
 )
 from pdeml._version import __version__
 from pdeml.data.dataset import Dataset, open_dataset
-from pdeml.data.pool import run_pool
+from pdeml.data.pool import defined_in_script, run_pool
 from pdeml.data.store import (
     check_disk,
     check_output_path,
@@ -78,12 +79,20 @@ def solve_chunk(
         stop - start, seed, start=start, resolution=problem.solver_resolution
     )
     begin = time.perf_counter()
-    outputs = solver.solve(inputs)
+    outputs, failures = solver.solve_recording_failures(inputs, start)
     seconds = time.perf_counter() - begin
     fields = problem.restrict({**inputs, **outputs}, problem.solver_resolution, problem.resolution)
     target = _chunk_file(Path(folder), start)
     tmp = target.with_suffix(".tmp.npz")
-    np.savez(tmp, seconds=np.float64(seconds), **{k: v.astype(dtype) for k, v in fields.items()})
+    np.savez(
+        tmp,
+        seconds=np.float64(seconds),
+        # Samples whose solve failed (user solvers only): their rows are NaN and are left
+        # out of the dataset; kept here so that a resumed run does not solve them again.
+        failed_index=np.array(sorted(failures), dtype=np.int64),
+        failed_error=np.array([failures[i] for i in sorted(failures)], dtype=str),
+        **{k: v.astype(dtype) for k, v in fields.items()},
+    )
     os.replace(tmp, target)
     return start, seconds
 
@@ -174,7 +183,7 @@ def _check_sizes(
 ) -> None:
     """Refuse, before any work, a request that cannot fit in memory or on disk."""
     what = (
-        f"n={n} samples of {problem.name} at resolution={problem.resolution} "
+        f"n={n} samples of {problem.title} at resolution={problem.resolution} "
         f"(solver_resolution={problem.solver_resolution})"
     )
     try:
@@ -317,15 +326,20 @@ def generate(
     chunks = [np.load(_chunk_file(folder, s), allow_pickle=False) for s in starts]
     fields = {k: np.concatenate([c[k] for c in chunks]) for k in problem.field_names}
     solve_seconds = float(sum(float(c["seconds"]) for c in chunks))
+    failed = failed_samples(chunks)
+    if failed:
+        fields = _without_failed(fields, failed, n, problem, path)
     attrs = {
         "solver": solver.describe(),
         "seed": seed,
-        "n": n,
+        "n": n - len(failed),
         "seconds_wall": wall,
         "solve_seconds_per_sample": solve_seconds / n,
         # Processes that solved chunks in this run (1 when it only assembled the file).
         "workers": max(1, used),
     }
+    if failed:
+        attrs["failed_samples"] = [{"index": i, "error": e} for i, e in failed.items()]
     write_dataset(
         path,
         problem,
@@ -336,6 +350,42 @@ def generate(
     )
     shutil.rmtree(folder)
     return open_dataset(path)
+
+
+def failed_samples(chunks: list[Any]) -> dict[int, str]:
+    """Sample index -> error of the failed samples recorded in loaded chunk files.
+
+    Chunk files written before failures were recorded have no such arrays: none failed.
+    """
+    failed: dict[int, str] = {}
+    for chunk in chunks:
+        if "failed_index" in chunk.files:
+            for index, error in zip(chunk["failed_index"], chunk["failed_error"], strict=True):
+                failed[int(index)] = str(error)
+    return failed
+
+
+def _without_failed(
+    fields: dict[str, np.ndarray], failed: dict[int, str], n: int, problem: Problem, path: Path
+) -> dict[str, np.ndarray]:
+    """The fields without the failed samples' rows, after one warning listing them."""
+    label = problem.title
+    if len(failed) == n:
+        first = next(iter(failed.items()))
+        raise ValueError(
+            f"generate {label}: every one of the {n} samples failed (sample {first[0]}: "
+            f"{first[1]}); no dataset written"
+        )
+    shown = "; ".join(f"sample {i}: {e}" for i, e in list(failed.items())[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    warnings.warn(
+        f"generate {label}: {len(failed)} of {n} samples failed and are left out of {path} "
+        f"(listed in its attribute failed_samples): {shown}{more}",
+        stacklevel=3,
+    )
+    keep = np.ones(n, dtype=bool)
+    keep[list(failed)] = False
+    return {k: v[keep] for k, v in fields.items()}
 
 
 def _run_chunks(
@@ -366,7 +416,7 @@ def _run_chunks(
         total=n,
         initial=min(n, resumed * chunk_size),
         unit="sample",
-        desc=f"generate {problem.name}",
+        desc=f"generate {problem.title}",
         disable=not progress,
     )
     args = (problem.to_dict(), solver_options, seed)
@@ -403,11 +453,11 @@ def _run_chunks(
         ) from None
     except BrokenProcessPool:
         bar.close()
-        if type(problem).__module__ == "__main__":
+        if defined_in_script(problem):
             hint = (
-                f"the problem class {type(problem).__name__} is defined in the calling "
-                "script, which new processes re-import: put the script's work under `if "
-                '__name__ == "__main__":`, or pass workers=1 (--workers 1)'
+                f"the problem ({type(problem).__name__}) or a function it calls is defined "
+                "in the calling script, which new processes re-import: put the script's work "
+                'under `if __name__ == "__main__":`, or pass workers=1 (--workers 1)'
             )
         else:
             hint = "perhaps out of memory; if it happens again, pass workers=1 (--workers 1)"

@@ -22,20 +22,30 @@ if TYPE_CHECKING:
     from pdeml.problems.base import Problem
 
 
-def init_worker(threads: int, problem_module: str | None) -> None:
+def init_worker(threads: int, problem_modules: tuple[str, ...]) -> None:
     """Set up a generation worker process.
 
     Ctrl-C reaches every process of the terminal's foreground group; the parent alone
     reports it (one line) and stops the pool, so workers ignore SIGINT instead of each
     printing a traceback. Threads are capped so that the workers together fill the cores
-    once. The module defining the problem's class is imported so that a problem class
-    from the user's own package is registered even though the user's script is not
+    once. The problem's :meth:`~pdeml.problems.base.Problem.worker_modules` (the module
+    defining its class, those of user functions it calls) are imported so that a problem
+    class from the user's own package is registered even though the user's script is not
     re-imported (see :func:`main_module_hidden`).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(threads)
-    if problem_module and problem_module != "__main__":
-        importlib.import_module(problem_module)
+    if "" not in sys.path:
+        # As in the parent's `python script.py`: user modules beside the script are found.
+        sys.path.append("")
+    for module in problem_modules:
+        if module != "__main__":
+            importlib.import_module(module)
+
+
+def defined_in_script(problem: Problem) -> bool:
+    """Whether the problem's class or a function it calls lives in the running script."""
+    return "__main__" in problem.worker_modules()
 
 
 @contextlib.contextmanager
@@ -49,10 +59,11 @@ def main_module_hidden(problem: Problem) -> Iterator[None]:
     lives in pdeml and the problem travels as a plain dict), so multiprocessing's spawn
     preparation (``multiprocessing.spawn.get_preparation_data``), which reads the main
     module's ``__spec__`` and ``__file__``, is shown a main module without them. A problem
-    class defined in the script itself does need the script, so then nothing is hidden.
+    class (or a user function it calls) defined in the script itself does need the
+    script, so then nothing is hidden.
     """
     main = sys.modules.get("__main__")
-    if main is None or type(problem).__module__ == "__main__":
+    if main is None or defined_in_script(problem):
         yield
         return
     missing = object()
@@ -91,7 +102,7 @@ def run_pool(
         max_workers=workers,
         mp_context=context,
         initializer=init_worker,
-        initargs=(threads_per_worker(workers, cores), type(problem).__module__),
+        initargs=(threads_per_worker(workers, cores), problem.worker_modules()),
     )
     pending: set[Future] = set()
 

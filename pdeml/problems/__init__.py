@@ -5,6 +5,7 @@ from pdeml.problems.burgers import Burgers1D
 from pdeml.problems.burgers_dirichlet import BurgersDirichlet
 from pdeml.problems.darcy import Darcy2D
 from pdeml.problems.darcy_mesh import DarcyMesh
+from pdeml.problems.grid import GridProblem
 from pdeml.problems.lorenz96 import Lorenz96
 from pdeml.problems.navier_stokes import NavierStokes2D
 from pdeml.problems.poisson import Poisson2D
@@ -14,6 +15,7 @@ __all__ = [
     "BurgersDirichlet",
     "Darcy2D",
     "DarcyMesh",
+    "GridProblem",
     "Lorenz96",
     "NavierStokes2D",
     "Poisson2D",

@@ -121,6 +121,19 @@ class Problem:
                 object.__setattr__(self, field.name, int(value))
         self.validate()
 
+    @property
+    def title(self) -> str:
+        """The problem's name in messages and reports (a user's own problem names its PDE)."""
+        return self.name
+
+    def worker_modules(self) -> tuple[str, ...]:
+        """Modules a worker process imports before it rebuilds this problem from its dict.
+
+        The module of the problem's class, so that a class from the user's own package is
+        registered there; problems that call user functions add those functions' modules.
+        """
+        return (type(self).__module__,)
+
     # -- to be provided by each problem -------------------------------------------------
     def validate(self) -> None:
         """Check the parameters; raise ``ValueError`` naming the first bad field."""

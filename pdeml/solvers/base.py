@@ -55,6 +55,18 @@ class Solver(abc.ABC):
     def solve(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Map inputs (``name -> [n, ...]``) to outputs (``name -> [n, ...]``)."""
 
+    def solve_recording_failures(
+        self, inputs: Mapping[str, np.ndarray], first_index: int = 0
+    ) -> tuple[dict[str, np.ndarray], dict[int, str]]:
+        """Solve a batch, recording samples that fail instead of stopping at the first.
+
+        Dataset generation calls this. The default solves the batch at once and has no
+        failures to record (an error stops the batch); a solver wrapping user code that
+        can fail per sample returns NaN rows for those and ``{index: one-line message}``
+        with ``index = first_index + position``.
+        """
+        return self.solve(inputs), {}
+
     def options(self) -> dict[str, Any]:
         """The solver's settings, recorded in dataset attributes and reports."""
         return {}

@@ -64,6 +64,16 @@ SMALL: dict[str, dict] = {
         "forcing_amplitude": 0.05,
     },
     "poisson": {"resolution": 32, "solver_resolution": 32},
+    "grid": {
+        "inputs": ["u0"],
+        "outputs": ["u"],
+        "dims": ["x", "y"],
+        "resolution": 16,
+        "solver_resolution": 32,
+        "solver": "pdeml.testing.user_heat:solve",
+        "sampler": "grf",
+        "grf_modes": 8,
+    },
     "lorenz96": {"K": 8, "J": 4, "T": 0.2, "spinup": 0.5},
 }
 
