@@ -4,9 +4,16 @@ last word: a Ctrl-C reaches one process, which reports it in one line."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
+from types import FrameType
+
+#: Where a KeyboardInterrupt would be swallowed: Python runs weakref callbacks and
+#: ``__del__`` finalisers with their exceptions printed as "Exception ignored in ..." and
+#: dropped, so a Ctrl-C landing there would print a traceback and be lost.
+_SWALLOWING_FILES = ("weakref.py", "_weakrefset.py")
 
 
 @contextlib.contextmanager
@@ -38,3 +45,24 @@ def ignore_sigint_from_now() -> None:
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupt_outside_finalisers(signum: int, frame: FrameType | None) -> None:
+    """SIGINT handler: KeyboardInterrupt, unless it would land in a finaliser.
+
+    There it would be printed as "Exception ignored" and lost (it happened when Ctrl-C
+    came while torch was being imported, which runs garbage collection); the signal is
+    sent again a moment later instead, to reach ordinary code.
+    """
+    if frame is not None and (
+        frame.f_code.co_filename.endswith(_SWALLOWING_FILES) or frame.f_code.co_name == "__del__"
+    ):
+        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
+    raise KeyboardInterrupt
+
+
+def interrupt_outside_finalisers() -> None:
+    """Install :func:`_interrupt_outside_finalisers` for Ctrl-C (console entry point only)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt_outside_finalisers)

@@ -9,6 +9,10 @@ says why in parentheses::
     <!-- docs: gpu (asks for device="cuda") -->      slow job, and only where CUDA exists
     <!-- docs: output rtol=0.2 -->                   before a ```text block: what the
                                                      previous python block prints
+    <!-- docs: file heat_solver.py -->               the block (python or toml) is a file
+                                                     the reader saves under that name:
+                                                     written to the folder the page runs
+                                                     in, not run
 
 An ``output`` block is matched against what its python block printed: text outside
 numbers must agree (runs of white space are equal, ``...`` matches anything), integers
@@ -32,7 +36,7 @@ SENTINEL = "@@pdeml-docs-block@@ "
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _MARK = re.compile(r"^<!--\s*docs:\s*(\S+)(.*?)-->\s*$")
 _NUMBER = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"
-_KINDS = ("slow", "gpu", "output")
+_KINDS = ("slow", "gpu", "output", "file")
 
 
 @dataclasses.dataclass
@@ -48,6 +52,7 @@ class Block:
     rtol: float = 0.0
     atol: float = 0.0
     value_range: tuple[float, float] | None = None
+    file: str | None = None  # the file name, when the block is a module to save
 
     @property
     def where(self) -> str:
@@ -72,6 +77,12 @@ def _parse_output_options(text: str, where: str) -> dict:
         else:
             raise ValueError(f"{where}: unknown output option {item!r}")
     return options
+
+
+def _file_name(text: str, where: str) -> str:
+    if not re.fullmatch(r"[\w.-]+\.(py|toml)", text):
+        raise ValueError(f"{where}: a file mark names a file such as solver.py or suite.toml")
+    return text
 
 
 def parse(page: Path) -> list[Block]:
@@ -101,7 +112,11 @@ def parse(page: Path) -> list[Block]:
                 setattr(block, kind, rest[1:-1])
             elif kind == "output":
                 raise ValueError(f"{where}: an output mark goes before a ```text block")
+            elif kind == "file":
+                block.file = _file_name(rest, where)
             blocks.append(block)
+        elif kind == "file" and fence.group(1) == "toml":
+            blocks.append(Block(page, i + 2, body + "\n", file=_file_name(rest, where)))
         elif kind == "output":
             if fence.group(1) != "text" or not blocks:
                 raise ValueError(f"{where}: an output mark needs a ```text block after python")

@@ -56,9 +56,14 @@ def _cases() -> list:
     return cases
 
 
-def _run_blocks(blocks: list[Block], folder: Path) -> subprocess.CompletedProcess:
+def _run_blocks(
+    blocks: list[Block], folder: Path, files: list[Block] = ()
+) -> subprocess.CompletedProcess:
     # The pages run their examples from the repository root, where the suites are.
     shutil.copytree(ROOT / "validation" / "suites", folder / "validation" / "suites")
+    # Modules the page asks the reader to save (file marks) are saved, not run.
+    for block in files:
+        (folder / str(block.file)).write_text(block.code, encoding="utf-8")
     script = folder / "page_blocks.py"
     script.write_text("\n".join(b.code for b in blocks), encoding="utf-8")
     spec = folder / "page_blocks.json"
@@ -101,7 +106,9 @@ def test_page_blocks_run_and_print_what_the_page_quotes(
                 pytest.skip("its marked blocks need CUDA; the rest runs in CI")
     else:
         blocks = [b for b in blocks if b.slow is None and b.gpu is None]
-    result = _run_blocks(blocks, tmp_path)
+    files = [b for b in blocks if b.file is not None]
+    blocks = [b for b in blocks if b.file is None]
+    result = _run_blocks(blocks, tmp_path, files)
     listing = "\n".join(f"  block {i}: {b.where}" for i, b in enumerate(blocks))
     assert result.returncode == 0, f"{listing}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     # A worker's traceback printed and swallowed is a failure too (generation workers).

@@ -52,3 +52,29 @@ def test_signal_trials(fixtures):
         if t.failures
     ]
     assert not failing, "\n".join(failing)
+
+
+def test_a_ctrl_c_landing_in_a_finaliser_is_delivered_after_it():
+    """Python prints and drops a KeyboardInterrupt raised in ``__del__`` ("Exception
+    ignored in ..."); the console command's handler sends the signal again instead, so
+    the interrupt reaches ordinary code (here the sleep) and is reported once."""
+    import os
+    import signal
+    import time
+
+    from pdeml import _signals
+
+    class InterruptedWhileFinalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.001)  # the handler runs here, inside the finaliser
+
+    previous = signal.signal(signal.SIGINT, _signals._interrupt_outside_finalisers)
+    try:
+        begin = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            InterruptedWhileFinalised()  # dropped at once: __del__ runs now
+            time.sleep(2.0)
+        assert time.perf_counter() - begin < 1.0
+    finally:
+        signal.signal(signal.SIGINT, previous)

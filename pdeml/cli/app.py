@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pdeml._signals import ignore_sigint_from_now
+from pdeml._signals import ignore_sigint_from_now, interrupt_outside_finalisers
 from pdeml.cli.commands import (
     Diverged,
     cmd_generate,
@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, help="seed of the draw (default: the preset's)")
     gen.add_argument("--workers", type=int, help="processes (default: all cores)")
     gen.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the chunks on a running dask.distributed scheduler (tcp://host:8786)",
+    )
+    gen.add_argument(
         "--dtype",
         default="float32",
         choices=["float32", "float64"],
@@ -114,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolution", type=int, help="store a coarser grid, by striding (default: the file's)"
     )
     imp.add_argument("--n", type=int, help="import only the first N samples")
+    target = imp.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-time",
+        type=float,
+        metavar="T",
+        help="pdebench Burgers: the snapshot at time T is the target u (default: the last)",
+    )
+    target.add_argument(
+        "--target-index",
+        type=int,
+        metavar="K",
+        help="pdebench Burgers: snapshot K (negative: from the end) is the target u",
+    )
     imp.add_argument(
         "--set",
         action="append",
@@ -156,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the run already in --out (its checkpoint is deleted first)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--track",
+        choices=["tensorboard", "mlflow"],
+        help="also send the training log to TensorBoard (<out>/tensorboard) or MLflow",
+    )
     train.set_defaults(func=cmd_train)
 
     predict = sub.add_parser("predict", help="predict a dataset's outputs with a saved run")
@@ -233,8 +256,11 @@ def run() -> None:
     """The ``pdeml`` console command: :func:`main`, then exit with its status.
 
     Once the command has answered, a late Ctrl-C (during the interpreter's shutdown) is
-    ignored instead of printing a traceback after the one-line message.
+    ignored instead of printing a traceback after the one-line message; before that, one
+    landing in a finaliser is delivered a moment later (see
+    :func:`pdeml._signals.interrupt_outside_finalisers`).
     """
+    interrupt_outside_finalisers()
     status = main()
     ignore_sigint_from_now()
     sys.exit(status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pdeml._json import write_json
 from pdeml.cli.history import describe_curve, validation_curve, write_metrics
@@ -18,6 +19,9 @@ from pdeml.cli.outputs import (
     read_training_record,
 )
 from pdeml.cli.settings import parse_assignment, split_settings
+
+if TYPE_CHECKING:
+    from pdeml.surrogates.base import Surrogate
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -45,6 +49,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=seed,
         path=args.out,
         workers=args.workers,
+        scheduler=args.scheduler,
         solver_options=solver_options,
         dtype=args.dtype,
         overwrite=args.overwrite,
@@ -52,7 +57,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     seconds = ds.attrs.get("seconds_wall", float("nan"))
     where = f"at resolution {problem.resolution}" if problem.resolution else "on meshes"
-    print(f"wrote {args.out}: {len(ds)} samples of {problem.name} {where} in {seconds:.1f} s")
+    print(f"wrote {args.out}: {len(ds)} samples of {problem.title} {where} in {seconds:.1f} s")
     ds.close()
     return 0
 
@@ -134,6 +139,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         overrides=overrides,
         dtype=args.dtype,
         overwrite=args.overwrite,
+        target_index=args.target_index,
+        target_time=args.target_time,
     )
     where = f"at resolution {ds.problem.resolution}" if ds.problem.resolution else "on meshes"
     print(
@@ -146,6 +153,20 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _track(track: str, surrogate: Surrogate, options: dict) -> str:
+    """``--track``, checked before anything is trained or cleared."""
+    from pdeml.training.tracking import check_track
+
+    if "track" not in surrogate.fit_option_names():
+        raise ValueError(
+            f"--track: surrogate {surrogate.name!r} is not trained by the Trainer and writes "
+            "no training log to track"
+        )
+    if options.get("track", track) != track:
+        raise ValueError(f"--track {track} and --set track={options['track']}: give one")
+    return str(check_track(track))
 
 
 def _run_length(names: list[str], options: dict) -> object:
@@ -187,6 +208,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     surrogate = make_surrogate(args.surrogate, ds.problem, **hyper)
     capabilities = surrogate.capabilities
     options.setdefault("progress", not args.quiet)
+    if args.track is not None:
+        options["track"] = _track(args.track, surrogate, options)
     if capabilities.checkpoints:
         # Checkpoint every 5% of the run unless told otherwise: a Ctrl-C or a kill then
         # loses little, and --resume continues from there.

@@ -4,6 +4,7 @@ record of which data a run was trained on (so that ``predict`` scores held-out s
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ RUN_FILES = frozenset(
         "metrics.jsonl",
         "metrics.tmp",
         "training_data.json",
+        "tensorboard",  # the event files of --track tensorboard (a folder)
     }
 )
 #: Where ``pdeml train`` records which file and samples it trained on (for ``predict``).
@@ -105,7 +107,11 @@ def prepare_run_folder(
         )
     if clear:
         for name in entries:
-            (out / name).unlink()
+            path = out / name
+            if name == "tensorboard" and path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def file_fingerprint(path: Path, ds: Any) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from pdeml._threads import (
 )
 from pdeml._version import __version__
 from pdeml.data.dataset import Dataset, open_dataset
+from pdeml.data.distributed import check_cluster, run_on_cluster
 from pdeml.data.pool import defined_in_script, run_pool
 from pdeml.data.store import (
     check_disk,
@@ -212,6 +213,7 @@ def generate(
     path: str | Path = "data/dataset.h5",
     *,
     workers: int | None = None,
+    scheduler: Any = None,
     solver_options: Mapping[str, Any] | None = None,
     chunk_size: int | None = None,
     dtype: str = "float32",
@@ -239,6 +241,14 @@ def generate(
         Worker processes do not re-import the calling script, so a script without an
         ``if __name__ == "__main__":`` guard works, unless the problem's class is defined
         in that script.
+    scheduler : str or distributed.Client, optional
+        Run the chunks as tasks on a running ``dask.distributed`` cluster instead: the
+        scheduler's address (``"tcp://host:8786"``; one that does not answer within 10 s
+        is reported before anything is written) or a connected ``Client``. The workers
+        must see ``path``'s folder at the same path (a shared filesystem) and run the
+        same pdeml version; ``workers`` is then not used. Same file, resume and Ctrl-C as
+        locally; a killed worker's chunks are solved again elsewhere
+        (:mod:`pdeml.data.distributed`).
     solver_options : dict, optional
         Passed to ``problem.reference_solver``.
     chunk_size : int, optional
@@ -272,6 +282,7 @@ def generate(
     n, seed = check_count(n), check_seed(seed)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    scheduler = check_cluster(scheduler, workers)
     # Cores that other programs are not keeping busy now: more processes or threads
     # than that only wait for each other.
     cores = idle_cores()
@@ -320,6 +331,7 @@ def generate(
         progress,
         resumed=len(starts) - len(todo),
         cores=cores,
+        scheduler=scheduler,
     )
     wall = time.perf_counter() - begin
 
@@ -348,7 +360,11 @@ def generate(
         attrs=attrs,
         dtype=dtype,
     )
-    shutil.rmtree(folder)
+    # The file is whole; the chunks go. A chunk still being written by a cluster task left
+    # over from an interrupted run can make the folder briefly non-empty: leave it then.
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists():
+        warnings.warn(f"{folder} could not be removed completely; it may be deleted", stacklevel=2)
     return open_dataset(path)
 
 
@@ -401,8 +417,12 @@ def _run_chunks(
     progress: bool,
     resumed: int,
     cores: int | None = None,
+    scheduler: Any = None,
 ) -> int:
     """Solve the chunks starting at ``todo``; return the number of processes used.
+
+    With a ``scheduler`` (see :func:`pdeml.data.distributed.check_cluster`), the chunks run
+    on that Dask cluster and the count is of the workers that solved them.
 
     ``cores`` (default: the available cores) sizes the threads: of this process while it
     solves chunks itself, of each worker otherwise.
@@ -431,6 +451,9 @@ def _run_chunks(
 
     used = 1
     try:
+        if scheduler is not None:
+            task = functools.partial(solve_chunk, *args, dtype=dtype, folder=str(folder))
+            return run_on_cluster(scheduler, problem, task, sizes, queue, folder / MANIFEST, bar)
         if workers > 1 and len(queue) > 1 and sum(sizes.values()) <= SMALL_JOB_SAMPLES:
             with limited_threads(cores):
                 seconds = solve_here(queue.pop(0))

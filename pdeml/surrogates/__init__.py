@@ -16,6 +16,7 @@ from pdeml.surrogates.nsm import NSMSurrogate
 from pdeml.surrogates.pca_gp import PCAGPSurrogate
 from pdeml.surrogates.pig import PIGSurrogate
 from pdeml.surrogates.pinn import PINNSurrogate
+from pdeml.surrogates.unet import UNetSurrogate
 
 __all__ = [
     "Capabilities",
@@ -27,6 +28,7 @@ __all__ = [
     "PIGSurrogate",
     "PINNSurrogate",
     "Surrogate",
+    "UNetSurrogate",
     "available_surrogates",
     "load_surrogate",
     "make_surrogate",

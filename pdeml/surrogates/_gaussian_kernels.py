@@ -16,16 +16,23 @@ the torch expression in :mod:`pdeml.surrogates.pig`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 import torch
+
+#: A numpy array (as numba compiles the kernels for them).
+Array = np.ndarray
 
 #: Pairs whose quadratic form exceeds this are skipped: exp(−40) ≈ 4e-18.
 CUTOFF = 80.0
 
 
 @numba.njit(inline="always", cache=True)
-def _quadratic(x, mu, a, i, g_index, diff, e):  # pragma: no cover - numba
+def _quadratic(
+    x: Array, mu: Array, a: Array, i: int, g_index: int, diff: Array, e: Array
+) -> float:  # pragma: no cover - numba
     """Fill ``diff = x_i − μ_n`` and ``e = a_n diff``; return ``Σ a_n diff²``."""
     q = 0.0
     for j in range(x.shape[1]):
@@ -36,7 +43,10 @@ def _quadratic(x, mu, a, i, g_index, diff, e):  # pragma: no cover - numba
 
 
 @numba.njit(parallel=True, cache=True)
-def _forward(x, mu, a, f, d, pi, pj, value, first, second):  # pragma: no cover - numba
+def _forward(
+    x: Array, mu: Array, a: Array, f: Array, d: int, pi: Array, pj: Array,
+    value: Array, first: Array, second: Array,
+) -> None:  # pragma: no cover - numba  # fmt: skip
     m, n_dims = x.shape
     n = mu.shape[0]
     k = f.shape[1]
@@ -67,8 +77,10 @@ def _forward(x, mu, a, f, d, pi, pj, value, first, second):  # pragma: no cover 
 
 @numba.njit(parallel=True, cache=True)
 def _backward(
-    x, mu, a, f, d, pi, pj, grad_value, grad_first, grad_second, d_mu, d_a, d_f
-):  # pragma: no cover - numba
+    x: Array, mu: Array, a: Array, f: Array, d: int, pi: Array, pj: Array,
+    grad_value: Array, grad_first: Array, grad_second: Array,
+    d_mu: Array, d_a: Array, d_f: Array,
+) -> None:  # pragma: no cover - numba  # fmt: skip
     m, n_dims = x.shape
     n = mu.shape[0]
     k = f.shape[1]
@@ -144,7 +156,15 @@ class DiagonalGaussianJet(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, mu, a, f, d, pairs):  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        x: torch.Tensor,
+        mu: torch.Tensor,
+        a: torch.Tensor,
+        f: torch.Tensor,
+        d: int,
+        pairs: tuple[tuple[int, int], ...],
+    ) -> tuple[torch.Tensor, ...]:
         arrays = [t.detach().contiguous().numpy() for t in (x, mu, a, f)]
         pi, pj = _pairs_arrays(pairs)
         m, k = x.shape[0], f.shape[1]
@@ -152,13 +172,19 @@ class DiagonalGaussianJet(torch.autograd.Function):
         value = np.zeros((m, k), dtype=dtype)
         first = np.zeros((m, d, k), dtype=dtype)
         second = np.zeros((m, len(pairs), k), dtype=dtype)
-        _forward(*arrays, d, pi, pj, value, first, second)
+        # (numba's own type hints do not describe a compiled kernel's arguments)
+        _forward(*arrays, d, pi, pj, value, first, second)  # type: ignore[call-arg, arg-type]
         ctx.save_for_backward(x, mu, a, f)
         ctx.d, ctx.pairs = d, pairs
         return tuple(torch.from_numpy(v) for v in (value, first, second))
 
     @staticmethod
-    def backward(ctx, grad_value, grad_first, grad_second):  # type: ignore[override]
+    def backward(  # type: ignore[override]
+        ctx: Any,
+        grad_value: torch.Tensor | None,
+        grad_first: torch.Tensor | None,
+        grad_second: torch.Tensor | None,
+    ) -> tuple[torch.Tensor | None, ...]:
         x, mu, a, f = (t.detach().contiguous().numpy() for t in ctx.saved_tensors)
         pi, pj = _pairs_arrays(ctx.pairs)
         upstream = [
@@ -172,7 +198,7 @@ class DiagonalGaussianJet(torch.autograd.Function):
             )
         ]
         d_mu, d_a, d_f = np.zeros_like(mu), np.zeros_like(a), np.zeros_like(f)
-        _backward(x, mu, a, f, ctx.d, pi, pj, *upstream, d_mu, d_a, d_f)
+        _backward(x, mu, a, f, ctx.d, pi, pj, *upstream, d_mu, d_a, d_f)  # type: ignore[call-arg]
         return (
             None,
             torch.from_numpy(d_mu),

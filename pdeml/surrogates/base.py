@@ -24,6 +24,7 @@ from pdeml._checks import nonfinite_samples
 from pdeml._json import read_json_object
 from pdeml._version import __version__
 from pdeml.problems.base import Problem
+from pdeml.protocols import DatasetLike
 from pdeml.registry import Registry
 from pdeml.solvers.base import Solver
 
@@ -53,7 +54,7 @@ def check_parameter_count(surrogate: str, count: int, hint: str) -> None:
         )
 
 
-def check_finite_data(data: Any, argument: str) -> None:
+def check_finite_data(data: DatasetLike, argument: str) -> None:
     """Refuse NaN or infinite values in a dataset, naming the field and the first sample.
 
     Training on such data ends in a NaN loss or metric after the whole run; checking first
@@ -202,8 +203,9 @@ class Surrogate(Solver):
         another device).
     """
 
-    name: ClassVar[str] = ""
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    name: str = ""
+    #: Read from the instance: one may narrow its class's declaration (see Capabilities).
+    capabilities: Capabilities = Capabilities()
     #: ``capabilities.needs_data`` and ``capabilities.checkpoints`` of the class, kept as
     #: class attributes for code that reads them; set from ``capabilities`` for every
     #: subclass (read ``surrogate.capabilities``: an instance may narrow its class's).
@@ -280,7 +282,9 @@ class Surrogate(Solver):
         self._require_fitted()
         return None
 
-    def fit(self, train: Any, valid: Any = None, **options: Any) -> Surrogate:
+    def fit(
+        self, train: DatasetLike, valid: DatasetLike | None = None, **options: Any
+    ) -> Surrogate:
         """Learn from ``train`` (a :class:`pdeml.Dataset`); return ``self``."""
         raise NotImplementedError
 
@@ -290,12 +294,12 @@ class Surrogate(Solver):
         """Predictive mean and variance, for surrogates that have them."""
         raise NotImplementedError(f"surrogate {self.name!r} gives no predictive variance")
 
-    def _check_train(self, train: Any, options: Mapping[str, Any]) -> None:
+    def _check_train(self, train: object, options: Mapping[str, Any]) -> None:
         """Refuse unknown fit options and data of another problem, with clear errors."""
         self.check_fit_options(options)
         self._check_data(train, "train")
 
-    def _check_data(self, data: Any, argument: str) -> None:
+    def _check_data(self, data: object, argument: str) -> None:
         """Refuse anything but a Dataset of this surrogate's problem (``argument`` names
         it in the message)."""
         problem = getattr(data, "problem", None)

@@ -24,11 +24,13 @@ import torch
 from torch import nn
 
 from pdeml._checks import check_choice, check_float, check_int
-from pdeml.problems.residual import SAMPLING_METHODS, PDEResidual
+from pdeml.problems.residual import SAMPLING_METHODS
+from pdeml.protocols import ResidualLike
 from pdeml.surrogates.base import check_bool
 from pdeml.surrogates.constrained import ConstrainedSolution
 from pdeml.training import BatchSource, StepConfig, Trainer
 from pdeml.training.steps import check_time_limit
+from pdeml.training.tracking import check_track
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 RESAMPLING = ("none", "uniform", "rad")
@@ -59,12 +61,13 @@ FIT_DEFAULTS: dict[str, Any] = {
     "log_every": 100,
     "checkpoint_every": 0,
     "progress": False,
+    "track": None,
 }
 _COUNTS = {"n_collocation": 1, "n_boundary": 1, "n_initial": 1, "resample_every": 1}
 _COUNTS |= {"lbfgs_resample_every": 0, "adam_steps": 0, "lbfgs_steps": 0, "seed": 0}
 _COUNTS |= {"log_every": 1, "checkpoint_every": 0}
-_NUMBERS = ("resample_power", "resample_floor", "weight_residual", "weight_boundary")
-_NUMBERS += ("weight_initial",)
+_NUMBERS: tuple[str, ...] = ("resample_power", "resample_floor", "weight_residual")
+_NUMBERS += ("weight_boundary", "weight_initial")
 
 
 def check_settings(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,6 +89,7 @@ def check_settings(values: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("resample_power and resample_floor must not both be 0")
     out["time_limit"] = check_time_limit(values["time_limit"])
     out["progress"] = check_bool("progress", values["progress"])
+    out["track"] = check_track(values["track"])
     device = values["device"]
     if device is not None and not isinstance(device, str):
         raise ValueError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
@@ -109,6 +113,7 @@ def step_config(settings: Mapping[str, Any], log_every: int | None = None) -> St
         seed=s["seed"],
         device=s["device"],
         progress=s["progress"],
+        track=s["track"],
     )
 
 
@@ -116,8 +121,8 @@ class CollocationPoints(BatchSource):
     """The points of one training run: drawn once, redrawn every ``resample_every`` Adam
     steps when resampling, and on every L-BFGS restart (seeded by the step count)."""
 
-    def __init__(self, surrogate: Any, solution: ConstrainedSolution, physics: PDEResidual,
-                 seed: int, dtype: torch.dtype) -> None:  # fmt: skip
+    def __init__(self, surrogate: CollocationTraining, solution: ConstrainedSolution,
+                 physics: ResidualLike, seed: int, dtype: torch.dtype) -> None:  # fmt: skip
         self.surrogate, self.solution, self.physics = surrogate, solution, physics
         self.seed, self.dtype = seed, dtype
         self.points = surrogate._draw_points(physics, seed, dtype, solution)
@@ -153,6 +158,7 @@ class CollocationTraining:
     points, losses, resampling and one run of the Trainer. Reads ``self.settings`` (the
     ``fit`` options), ``self.hyperparameters`` and ``self.device``."""
 
+    name: str
     settings: dict[str, Any]
     hyperparameters: dict[str, Any]
     device: str
@@ -172,7 +178,7 @@ class CollocationTraining:
         """Names of the PDE parameters that are network inputs (parametric mode)."""
         return tuple(self.hyperparameters["parametric"] or ())
 
-    def _box(self, physics: PDEResidual) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    def _box(self, physics: ResidualLike) -> tuple[tuple[float, ...], tuple[float, ...]]:
         ranges = self.hyperparameters["parametric"] or {}
         lower = tuple(physics.lower) + tuple(r[0] for r in ranges.values())
         upper = tuple(physics.upper) + tuple(r[1] for r in ranges.values())
@@ -189,7 +195,7 @@ class CollocationTraining:
         return torch.cat([points, torch.as_tensor(values, dtype=points.dtype)], dim=1)
 
     def _draw_points(
-        self, physics: PDEResidual, seed: int, dtype: torch.dtype, solution: ConstrainedSolution
+        self, physics: ResidualLike, seed: int, dtype: torch.dtype, solution: ConstrainedSolution
     ) -> dict[str, torch.Tensor]:
         s = self.settings
         rng = np.random.default_rng([seed, 7])
@@ -210,7 +216,7 @@ class CollocationTraining:
 
     # -- losses ---------------------------------------------------------------------------
     def _split(
-        self, physics: PDEResidual, augmented: torch.Tensor
+        self, physics: ResidualLike, augmented: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None, torch.Tensor | None]:
         """Points, parameter values per point, and the parameter columns of ``augmented``."""
         d = physics.dim
@@ -224,7 +230,7 @@ class CollocationTraining:
         self,
         which: str,
         solution: ConstrainedSolution,
-        physics: PDEResidual,
+        physics: ResidualLike,
         augmented: torch.Tensor,
     ) -> torch.Tensor:
         """The residual, boundary or initial mismatch at ``augmented`` points."""
@@ -242,7 +248,7 @@ class CollocationTraining:
     def _loss(
         self,
         solution: ConstrainedSolution,
-        physics: PDEResidual,
+        physics: ResidualLike,
         points: dict[str, torch.Tensor],
     ) -> tuple[torch.Tensor, dict[str, float]]:
         s = self.settings
@@ -262,7 +268,7 @@ class CollocationTraining:
     def _resample(
         self,
         solution: ConstrainedSolution,
-        physics: PDEResidual,
+        physics: ResidualLike,
         seed: int,
         dtype: torch.dtype,
     ) -> torch.Tensor:
@@ -278,8 +284,8 @@ class CollocationTraining:
             return fresh.requires_grad_(True)
         pool = physics.sample_collocation(4 * m, int(rng.integers(2**31)), "uniform", dtype=dtype)
         pool = self._with_parameters(pool, rng).to(torch.device(self.device))
-        magnitude = self._mismatch("residual", solution, physics, pool.requires_grad_(True))
-        magnitude = magnitude.detach().abs().cpu().numpy().astype(np.float64)
+        residual = self._mismatch("residual", solution, physics, pool.requires_grad_(True))
+        magnitude = residual.detach().abs().cpu().numpy().astype(np.float64)
         weight = magnitude ** s["resample_power"]
         weight = weight / max(weight.mean(), np.finfo(float).tiny) + s["resample_floor"]
         chosen = rng.choice(pool.shape[0], size=m, replace=False, p=weight / weight.sum())
@@ -288,7 +294,7 @@ class CollocationTraining:
     # -- one training run -----------------------------------------------------------------
     def _train_one(
         self,
-        physics: PDEResidual,
+        physics: ResidualLike,
         seed: int,
         monitor: Callable[[ConstrainedSolution], float] | None = None,
         log_every: int | None = None,

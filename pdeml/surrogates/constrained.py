@@ -5,22 +5,25 @@ evaluation on a problem's output grid."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from pdeml.problems.residual import PDEResidual
+from pdeml.protocols import ResidualLike
 from pdeml.surrogates.jets import FrozenJets, check_pairs, taylor
 
+if TYPE_CHECKING:
+    from pdeml.problems.base import Problem
 
-def _probe(physics: PDEResidual, dtype: torch.dtype) -> torch.Tensor:
+
+def _probe(physics: ResidualLike, dtype: torch.dtype) -> torch.Tensor:
     """A few points on the boundary, deterministic."""
     return physics.sample_boundary(16, 0, dtype=dtype)
 
 
-def initial_condition(physics: PDEResidual) -> Callable[[torch.Tensor], torch.Tensor]:
+def initial_condition(physics: ResidualLike) -> Callable[[torch.Tensor], torch.Tensor]:
     """``u0`` as a differentiable function of points ``[m, d]`` (time column ignored).
 
     Read from the problem's own initial mismatch: ``u0(x) = −(0 − u0(x))``, evaluated with a
@@ -36,7 +39,7 @@ def initial_condition(physics: PDEResidual) -> Callable[[torch.Tensor], torch.Te
     return u0
 
 
-def hard_constraint_applies(physics: PDEResidual) -> bool:
+def hard_constraint_applies(physics: ResidualLike) -> bool:
     """Whether ``physics`` has homogeneous Dirichlet conditions that a wrapper can impose.
 
     True when no direction is periodic, the boundary mismatch is ``u`` itself (a single
@@ -80,7 +83,7 @@ class ConstrainedSolution(nn.Module):
     ----------
     network : torch.nn.Module
         Maps ``[m, d + p]`` to ``[m, 1]`` (``p`` parameter columns, 0 if not parametric).
-    physics : PDEResidual
+    physics : ResidualLike
         The instance (domain, initial condition).
     hard : bool
         Whether to impose the conditions exactly.
@@ -93,7 +96,7 @@ class ConstrainedSolution(nn.Module):
     """
 
     def __init__(
-        self, network: nn.Module, physics: PDEResidual, hard: bool, jets: bool = True
+        self, network: nn.Module, physics: ResidualLike, hard: bool, jets: bool = True
     ) -> None:
         super().__init__()
         self.network = network
@@ -126,7 +129,8 @@ class ConstrainedSolution(nn.Module):
         if self.pairs is not None and hasattr(self.network, "jet") and torch.is_grad_enabled():
             # The jet is taken at the values of the points (no graph to them); its Taylor
             # polynomial in ``points`` carries the derivatives (pdeml.surrogates.jets).
-            jet = self.network.jet(inputs.detach(), self.dim, self.pairs)
+            network: Any = self.network  # it has a jet method (checked above)
+            jet = network.jet(inputs.detach(), self.dim, self.pairs)
             n = taylor(jet, points, self.pairs)
         else:
             n = self.network(inputs)
@@ -136,11 +140,12 @@ class ConstrainedSolution(nn.Module):
         if not self.time_dependent:
             return (scale * n[:, 0])[:, None]
         t = points[:, -1] - self.lower[-1]
+        assert self.u0 is not None  # set for hard constraints in time
         return (self.u0(points) + t * scale * n[:, 0])[:, None]
 
 
 def grid_points(
-    problem: Any, physics: PDEResidual, name: str, resolution: int
+    problem: Problem, physics: ResidualLike, name: str, resolution: int
 ) -> tuple[np.ndarray, tuple[int, ...]]:
     """Points ``[m, d]`` of output ``name``'s grid (residual column order), and its shape.
 
@@ -165,9 +170,9 @@ def grid_points(
 
 
 def evaluate_outputs(
-    problem: Any,
+    problem: Problem,
     solution: ConstrainedSolution,
-    physics: PDEResidual,
+    physics: ResidualLike,
     resolution: int,
     dtype: torch.dtype,
     row: Sequence[float] | None = None,
@@ -190,7 +195,7 @@ def evaluate_outputs(
 
 
 def relative_error(
-    problem: Any, physics: PDEResidual, resolution: int, reference: Mapping[str, np.ndarray],
+    problem: Problem, physics: ResidualLike, resolution: int, reference: Mapping[str, np.ndarray],
     dtype: torch.dtype,
 ) -> Callable[[ConstrainedSolution], float]:  # fmt: skip
     """Relative L2 error of the first output against ``reference`` (one sample)."""

@@ -9,10 +9,14 @@ is a setting of ``fit``, recorded in ``training`` and saved with the run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from pdeml.gp import GaussianProcess
 from pdeml.problems.base import Problem
+from pdeml.protocols import DatasetLike
 from pdeml.surrogates.base import Capabilities, Surrogate, check_finite_data
 
 
@@ -33,7 +37,7 @@ class GPSurrogate(Surrogate):
 
     def _start_fit(
         self,
-        train: Any,
+        train: DatasetLike,
         restarts: int,
         max_iter: int,
         seed: int,
@@ -53,6 +57,28 @@ class GPSurrogate(Surrogate):
         check_finite_data(train, "train")  # NaN would reach the GP's factorisation
         self.gp, self.device = gp, str(gp.device)
         self.training = {"restarts": gp.restarts, "max_iter": gp.max_iter, **more, "seed": gp.seed}
+
+    def _predict(
+        self, inputs: Mapping[str, np.ndarray], uncertainty: bool
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        """Predictive mean, and variance when ``uncertainty`` (else None)."""
+        self._require_fitted()
+        # The problem's own checks first (names, shapes, finite real values), as every
+        # Solver's solve does.
+        return self._predict_checked(self.problem.check_inputs(inputs), uncertainty)
+
+    def _predict_checked(
+        self, inputs: dict[str, np.ndarray], uncertainty: bool
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+        """:meth:`_predict` on inputs the problem has checked."""
+        raise NotImplementedError
+
+    def _mean_and_variance(
+        self, inputs: Mapping[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        mean, variance = self._predict(inputs, uncertainty=True)
+        assert variance is not None  # asked for
+        return mean, variance
 
     def _load_training(self, config: dict[str, Any]) -> None:
         """Restore ``training`` and ``device`` after the GP was loaded."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,6 +30,7 @@ from pdeml._checks import require_positive
 from pdeml.closures.base import Closure, closure_class, load_tensors, make_closure
 from pdeml.problems.base import Problem
 from pdeml.problems.lorenz96 import Lorenz96
+from pdeml.protocols import DatasetLike
 from pdeml.solvers.hybrid import (
     as_states,
     hybrid_rk4_network,
@@ -92,7 +93,7 @@ class L96HybridSurrogate(Surrogate):
     """
 
     name = "l96-hybrid"
-    capabilities: ClassVar[Capabilities] = Capabilities(devices=("cpu", "cuda"))
+    capabilities = Capabilities(devices=("cpu", "cuda"))
 
     def __init__(
         self,
@@ -166,7 +167,9 @@ class L96HybridSurrogate(Surrogate):
         return self.closure.parameter_count()
 
     # -- learning -------------------------------------------------------------------------
-    def fit(self, train: Any, valid: Any = None, **options: Any) -> L96HybridSurrogate:
+    def fit(
+        self, train: DatasetLike, valid: DatasetLike | None = None, **options: Any
+    ) -> L96HybridSurrogate:
         """Fit the closure to the ``(X, coupling)`` pairs of the trajectories in ``train``.
 
         Parameters
@@ -208,7 +211,7 @@ class L96HybridSurrogate(Surrogate):
             self.valid_closure_error = self.closure_error(valid)
         return self
 
-    def closure_error(self, data: Any) -> float:
+    def closure_error(self, data: DatasetLike | Mapping[str, np.ndarray]) -> float:
         """Normalised mean squared error of the closure on the pairs of ``data`` (a
         Dataset, or a mapping with ``X`` and ``coupling`` ``[n, t, K]``): 1 = the mean."""
         self._require_fitted()
@@ -350,7 +353,7 @@ class L96HybridSurrogate(Surrogate):
         self.valid_closure_error = config.get("valid_closure_error")
 
 
-def _outputs(data: Any) -> dict[str, np.ndarray]:
+def _outputs(data: DatasetLike) -> dict[str, np.ndarray]:
     """``X`` and ``coupling`` of a Dataset, loading only those two fields (not ``Y``)."""
     view = getattr(data, "xr", None)
     if view is not None:

@@ -34,7 +34,7 @@ def _steps(name: str, value: int | Sequence[int], levels: int) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value] * levels
     try:
-        steps = list(value)
+        steps = list(value)  # type: ignore[arg-type]  # a bool: the TypeError below
     except TypeError:
         raise ValueError(
             f"{name} must be an int or a list of {levels} ints, got {value!r}"

@@ -22,7 +22,7 @@ variability* (NeurIPS 2023):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from pdeml.mesh.morph import WEIGHTS, disk_mesh, morph_to_disk
 from pdeml.mesh.pod import POD, check_modes
 from pdeml.mesh.topology import trim_mesh
 from pdeml.problems.base import Problem
+from pdeml.protocols import DatasetLike
 from pdeml.surrogates.base import register_surrogate
 from pdeml.surrogates.gp_base import GPSurrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
@@ -158,21 +159,25 @@ class MMGPSurrogate(GPSurrogate):
             for i in range(len(counts))
         ]
 
-    def _to_common(self, nodes: np.ndarray, triangles: np.ndarray):
+    def _to_common(
+        self, nodes: np.ndarray, triangles: np.ndarray
+    ) -> tuple[np.ndarray, scipy.sparse.csr_matrix]:
         """The sample's morph, and P1 matrices common mesh <- sample and sample <- common."""
         morphed = morph_to_disk(nodes, triangles, self.hyperparameters["weights"])
         gather = interpolation_matrix(self.common_nodes, morphed, triangles)
         return morphed, gather
 
-    def _scalars(self, data: Mapping[str, np.ndarray], names: tuple[str, ...], n: int):
+    def _scalars(
+        self, data: Mapping[str, np.ndarray], names: tuple[str, ...], n: int
+    ) -> np.ndarray:
         columns = [np.asarray(data[k], dtype=np.float64).reshape(n) for k in names]
         return np.column_stack(columns) if columns else np.zeros((n, 0))
 
     # -- training ---------------------------------------------------------------------------
-    def fit(
+    def fit(  # type: ignore[override]  # its options by name: fit_option_names()
         self,
-        train: Any,
-        valid: Any = None,
+        train: DatasetLike,
+        valid: DatasetLike | None = None,
         *,
         restarts: int = 1,
         max_iter: int = 100,
@@ -256,7 +261,12 @@ class MMGPSurrogate(GPSurrogate):
         ys = gp._tensor((y - gp.y_mean) / gp.y_std).T.contiguous()
         gp._set_posterior(xs, ys, {**gp._raw, "nlml": torch.as_tensor(gp.nlml)})
 
-    def _residual_variance(self, transfers, fields, outputs) -> dict[str, np.ndarray]:
+    def _residual_variance(
+        self,
+        transfers: Sequence[tuple[np.ndarray, np.ndarray, scipy.sparse.csr_matrix]],
+        fields: Mapping[str, np.ndarray],
+        outputs: Mapping[str, np.ndarray],
+    ) -> dict[str, np.ndarray]:
         """Mean square, on the common mesh, of what the round trip sample mesh -> common
         mesh -> POD truncation -> sample mesh loses on the training samples: the error of
         the field even with exact coefficients, which the GP variance cannot see."""
@@ -273,7 +283,9 @@ class MMGPSurrogate(GPSurrogate):
         return out
 
     # -- prediction -------------------------------------------------------------------------
-    def _encode(self, inputs: Mapping[str, np.ndarray]):
+    def _encode(
+        self, inputs: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[scipy.sparse.csr_matrix]]:
         meshes = self._meshes(inputs, "inputs")
         n = len(meshes)
         coords, back = [], []
@@ -315,13 +327,11 @@ class MMGPSurrogate(GPSurrogate):
         coefficients, each decoded to the sample's mesh; scalar variances are the GP's.
         Both include the learned noise variance when ``predictive_noise`` is set.
         """
-        return self._predict(inputs, uncertainty=True)
+        return self._mean_and_variance(inputs)
 
-    def _predict(self, inputs: Mapping[str, np.ndarray], uncertainty: bool):
-        self._require_fitted()
-        # The problem's own checks first (names, shapes, finite real values), as every
-        # Solver's solve does.
-        inputs = self.problem.check_inputs(inputs)
+    def _predict_checked(
+        self, inputs: dict[str, np.ndarray], uncertainty: bool
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         x, back = self._encode(inputs)
         noise = self.hyperparameters["predictive_noise"]
         mean_y, var_y = self.gp.predict(x, noise=noise)

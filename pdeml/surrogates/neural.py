@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,12 @@ import torch
 from torch import nn
 
 from pdeml.problems.base import Problem
+from pdeml.protocols import DatasetLike
 from pdeml.surrogates.base import Capabilities, Surrogate, check_finite_fields
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
 from pdeml.training.config import TrainerConfig, cap_threads, check_device, default_device
 from pdeml.training.losses import make_loss, relative_lp
-from pdeml.training.normalize import NORMALIZERS, make_normalizer
+from pdeml.training.normalize import NORMALIZERS, Normalizer, make_normalizer
 from pdeml.training.trainer import Trainer
 
 WEIGHTS = "model.pt"
@@ -118,7 +119,10 @@ def check_grid_arguments(
 class NormalizedOperator(nn.Module):
     """``decode_y(network(encode_x(x)))``: raw fields in, raw fields out."""
 
-    def __init__(self, network: nn.Module, x_norm: nn.Module, y_norm: nn.Module) -> None:
+    x_norm: Normalizer
+    y_norm: Normalizer
+
+    def __init__(self, network: nn.Module, x_norm: Normalizer, y_norm: Normalizer) -> None:
         super().__init__()
         self.network, self.x_norm, self.y_norm = network, x_norm, y_norm
 
@@ -185,7 +189,7 @@ class GridOperatorSurrogate(Surrogate):
             make_normalizer(kind, tuple(y_shape), self.periodic),
         )
 
-    def loss_function(self, name: str):
+    def loss_function(self, name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         return make_loss(name, len(self.problem.spatial_dims()), self.periodic)
 
     @classmethod
@@ -206,8 +210,8 @@ class GridOperatorSurrogate(Surrogate):
 
     def fit(
         self,
-        train: Any,
-        valid: Any = None,
+        train: DatasetLike,
+        valid: DatasetLike | None = None,
         *,
         out_dir: str | Path | None = None,
         resume: bool = False,
@@ -259,7 +263,7 @@ class GridOperatorSurrogate(Surrogate):
         self.fitted = True
         return self
 
-    def _tensors(self, data: Any, argument: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def _tensors(self, data: DatasetLike, argument: str) -> tuple[torch.Tensor, torch.Tensor]:
         self._check_data(data, argument)
         path = getattr(data, "path", None)
         inputs = data.inputs
@@ -267,6 +271,12 @@ class GridOperatorSurrogate(Surrogate):
         outputs = {k: v for k, v in data.outputs.items() if k in self.output_fields}
         check_finite_fields(outputs, argument, "output", path)
         return self.x_codec.encode(inputs), self.y_codec.encode(outputs)
+
+    def _fitted_model(self) -> NormalizedOperator:
+        """The trained model (set by ``fit`` or ``load``)."""
+        if self.model is None:
+            raise ValueError(f"surrogate {self.name!r} is not fitted; call fit(...) or load(...)")
+        return self.model
 
     @torch.no_grad()
     def solve(
@@ -277,10 +287,11 @@ class GridOperatorSurrogate(Surrogate):
         checked = self.problem.check_inputs(inputs)
         cap_threads()
         x = self.x_codec.encode(checked)
-        self.model.eval()
-        device = next(self.model.parameters()).device
+        model = self._fitted_model()
+        model.eval()
+        device = next(model.parameters()).device
         parts = [
-            self.model(x[i : i + batch_size].to(device)).float().cpu()
+            model(x[i : i + batch_size].to(device)).float().cpu()
             for i in range(0, x.shape[0], batch_size)
         ]
         return self.y_codec.decode(torch.cat(parts))
@@ -290,7 +301,7 @@ class GridOperatorSurrogate(Surrogate):
         from pdeml.nn.fourier import count_parameters
 
         self._require_fitted()
-        return count_parameters(self.model.network)
+        return count_parameters(self._fitted_model().network)
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
@@ -299,7 +310,7 @@ class GridOperatorSurrogate(Surrogate):
         return out
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
-        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        state = {k: v.detach().cpu() for k, v in self._fitted_model().state_dict().items()}
         save_checkpoint(folder / WEIGHTS, state)
         return {
             "data_shapes": self.data_shapes,

@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from pdeml._checks import check_choice, check_int
 from pdeml.problems.base import Problem
+from pdeml.protocols import DatasetLike, FieldsLike, SpectralFormLike, SpectralProblem
 from pdeml.spectral.form import SpectralForm
 from pdeml.surrogates.base import Capabilities, Surrogate, register_surrogate
 from pdeml.surrogates.nsm_network import (  # noqa: F401  (re-exported)
@@ -45,8 +46,8 @@ LOSSES = ("spectral", "preconditioned", "galerkin", "collocation")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 WEIGHTS = "model.pt"
 #: ``fit`` options that are settings of the engine (:class:`~pdeml.training.StepConfig`).
-STEP_OPTIONS = ("steps", "lr", "seed", "device", "time_limit", "log_every", "checkpoint_every")
-STEP_OPTIONS += ("progress",)
+STEP_OPTIONS: tuple[str, ...] = ("steps", "lr", "seed", "device", "time_limit", "log_every")
+STEP_OPTIONS += ("checkpoint_every", "progress", "track")
 
 
 @register_surrogate
@@ -88,9 +89,7 @@ class NSMSurrogate(Surrogate):
     """
 
     name = "nsm"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        needs_data=False, checkpoints=True, devices=("cpu", "cuda")
-    )
+    capabilities = Capabilities(needs_data=False, checkpoints=True, devices=("cpu", "cuda"))
 
     def __init__(
         self,
@@ -129,7 +128,8 @@ class NSMSurrogate(Surrogate):
             modes = [int(m) for m in modes]
         # Build a form on a constant input now, so a bad ``modes`` fails at construction
         # (a constant, not a draw: drawing Navier–Stokes inputs integrates the PDE).
-        form = problem.spectral_form(_probe_inputs(problem), modes)
+        spectral = cast(SpectralProblem, problem)  # it has spectral_form: checked above
+        form = spectral.spectral_form(_probe_inputs(problem), modes)
         if loss == "galerkin" and type(form).galerkin_inverse is SpectralForm.galerkin_inverse:
             raise ValueError(
                 f"loss='galerkin' needs a Galerkin projection, which the {problem.name!r} "
@@ -151,11 +151,18 @@ class NSMSurrogate(Surrogate):
         self.model: NSMNetwork | None = None
 
     # -- pieces --------------------------------------------------------------------------
-    def form(self, inputs: Mapping[str, np.ndarray]) -> Any:
-        """The problem's spectral form for ``inputs`` at this surrogate's modes."""
-        return self.problem.spectral_form(inputs, self.hyperparameters["modes"])
+    def _network(self) -> NSMNetwork:
+        """The network, built by ``fit`` or ``load``."""
+        if self.model is None:
+            raise ValueError(f"surrogate {self.name!r} is not fitted; call fit(...) or load(...)")
+        return self.model
 
-    def _build(self, form: Any) -> NSMNetwork:
+    def form(self, inputs: Mapping[str, np.ndarray]) -> SpectralFormLike:
+        """The problem's spectral form for ``inputs`` at this surrogate's modes."""
+        problem: SpectralProblem = self.problem  # checked at construction
+        return problem.spectral_form(inputs, self.hyperparameters["modes"])
+
+    def _build(self, form: SpectralFormLike) -> NSMNetwork:
         """The network in the training dtype: complex weights go to the matching complex type
         (``Module.to(float64)`` would drop their imaginary parts)."""
         h = self.hyperparameters
@@ -173,7 +180,7 @@ class NSMSurrogate(Surrogate):
             h["activation"],
         )._apply(lambda t: _cast(t, DTYPES[h["dtype"]]))
 
-    def _loss(self, form: Any, u: torch.Tensor) -> torch.Tensor:
+    def _loss(self, form: SpectralFormLike, u: torch.Tensor) -> torch.Tensor:
         loss = self.hyperparameters["loss"]
         if loss == "spectral":
             return form.spectral_loss(u)
@@ -184,10 +191,10 @@ class NSMSurrogate(Surrogate):
         return form.collocation_loss(u)
 
     # -- training ------------------------------------------------------------------------
-    def fit(
+    def fit(  # type: ignore[override]  # its options by name: fit_option_names()
         self,
-        train: Any = None,
-        valid: Any = None,
+        train: DatasetLike | None = None,
+        valid: FieldsLike | None = None,
         *,
         n_train: int = 256,
         batch_size: int = 16,
@@ -201,6 +208,7 @@ class NSMSurrogate(Surrogate):
         log_every: int = 100,
         checkpoint_every: int = 0,
         progress: bool = False,
+        track: str | None = None,
     ) -> NSMSurrogate:
         """Train on ``n_train`` inputs drawn from the problem; no solution data.
 
@@ -235,6 +243,8 @@ class NSMSurrogate(Surrogate):
             Steps between checkpoints (0: at the end only); needs ``out_dir``.
         progress : bool
             Show a progress bar.
+        track : {"tensorboard", "mlflow"}, optional
+            Also send the metrics log there (:mod:`pdeml.training.tracking`).
         """
         n_train = check_int("n_train", n_train)
         batch_size = check_int("batch_size", batch_size)
@@ -243,24 +253,24 @@ class NSMSurrogate(Surrogate):
         settings = {k: values[k] for k in STEP_OPTIONS}
         config = StepConfig(schedule="cosine", **settings)
         dtype = DTYPES[self.hyperparameters["dtype"]]
-        device = config.torch_device()
+        where = config.torch_device()
         torch.manual_seed(seed)
-        form = self.form(self.problem.sample_inputs(n_train, seed)).to(device, dtype)
-        features = _cast(form.features(), dtype).to(device)
+        form = self.form(self.problem.sample_inputs(n_train, seed)).to(where, dtype)
+        features = _cast(form.features(), dtype).to(where)
         validate = None
         if valid is not None:
-            valid_form = self.form(valid.inputs).to(device, dtype)
+            valid_form = self.form(valid.inputs).to(where, dtype)
             valid_outputs = {k: np.asarray(v) for k, v in valid.outputs.items()}
 
             def validate() -> float:
                 return self._valid_error(valid_form, valid_outputs)
 
-        model = self._build(form).to(device)
+        model = self._build(form).to(where)
         scale = self.hyperparameters["output_scale"]
         model.output_scale.fill_(_free_scale(form) if scale == "auto" else float(scale))
         self.model = model
 
-        def loss(batch: tuple[Any, torch.Tensor]) -> torch.Tensor:
+        def loss(batch: tuple[SpectralFormLike, torch.Tensor]) -> torch.Tensor:
             coefficients, inputs = batch
             return self._loss(coefficients, coefficients.solution(model(inputs))).mean()
 
@@ -284,29 +294,32 @@ class NSMSurrogate(Surrogate):
             "seed": seed,
             "seconds": trainer.seconds,
         }
-        self.device = str(device)
+        self.device = str(where)
         self.fitted = True
         return self
 
     @torch.no_grad()
-    def _valid_error(self, form: Any, outputs: Mapping[str, np.ndarray]) -> float:
+    def _valid_error(self, form: SpectralFormLike, outputs: Mapping[str, np.ndarray]) -> float:
         pred = self._predict(form, next(iter(outputs.values())).shape[-1])
         name = next(iter(outputs))
         diff = (pred[name] - outputs[name]).reshape(len(pred[name]), -1)
         ref = outputs[name].reshape(len(pred[name]), -1)
         return float(np.mean(np.linalg.norm(diff, axis=1) / np.linalg.norm(ref, axis=1)))
 
-    def _predict(self, form: Any, resolution: int, batch_size: int = 64) -> dict[str, np.ndarray]:
+    def _predict(
+        self, form: SpectralFormLike, resolution: int, batch_size: int = 64
+    ) -> dict[str, np.ndarray]:
         dtype = DTYPES[self.hyperparameters["dtype"]]
-        device = next(self.model.parameters()).device
-        self.model.eval()
+        model = self._network()
+        device = next(model.parameters()).device
+        model.eval()
         parts: dict[str, list[np.ndarray]] = {}
         for i in range(0, form.n_samples, batch_size):
             batch = form.take(slice(i, i + batch_size)).to(device, dtype)
-            u = batch.solution(self.model(_cast(batch.features(), dtype)))
+            u = batch.solution(model(_cast(batch.features(), dtype)))
             for key, value in batch.outputs(u, resolution).items():
                 parts.setdefault(key, []).append(value)
-        self.model.train()
+        model.train()
         return {k: np.concatenate(v) for k, v in parts.items()}
 
     # -- inference -----------------------------------------------------------------------
@@ -315,9 +328,10 @@ class NSMSurrogate(Surrogate):
         """Solution coefficients ``U`` (the series) for a batch of inputs."""
         self._require_fitted()
         dtype = DTYPES[self.hyperparameters["dtype"]]
-        device = next(self.model.parameters()).device
+        model = self._network()
+        device = next(model.parameters()).device
         form = self.form(self.problem.check_inputs(inputs)).to(device, dtype)
-        return form.solution(self.model(_cast(form.features(), dtype)))
+        return form.solution(model(_cast(form.features(), dtype)))
 
     def solve(
         self, inputs: Mapping[str, np.ndarray], resolution: int | None = None
@@ -336,11 +350,11 @@ class NSMSurrogate(Surrogate):
         from pdeml.nn.fourier import count_parameters
 
         self._require_fitted()
-        return count_parameters(self.model)
+        return count_parameters(self._network())
 
     # -- persistence ---------------------------------------------------------------------
     def _save_state(self, folder: Path) -> dict[str, Any]:
-        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        state = {k: v.detach().cpu() for k, v in self._network().state_dict().items()}
         save_checkpoint(folder / WEIGHTS, state)
         return {"training": getattr(self, "training", {}), "parameters": self.parameter_count()}
 
@@ -359,7 +373,7 @@ class NSMSurrogate(Surrogate):
 
 
 @torch.no_grad()
-def _free_scale(form: Any) -> float:
+def _free_scale(form: SpectralFormLike) -> float:
     """Root-mean-square norm of ``A⁺ R(solution(0))``, the free coefficients of the
     linearised solution (minus sign aside), over the form's samples.
 
@@ -389,15 +403,17 @@ class SpectralBatches(BatchSource):
     """Batches of the NSM's drawn inputs: their spectral form and features, in the order of
     a permutation redrawn (from a generator seeded by ``seed``) when the pass ends."""
 
-    def __init__(self, form: Any, features: torch.Tensor, batch_size: int, seed: int) -> None:
+    def __init__(
+        self, form: SpectralFormLike, features: torch.Tensor, batch_size: int, seed: int
+    ) -> None:
         self.form, self.features, self.batch_size = form, features, batch_size
         self.n = features.shape[0]
         self.steps_per_epoch = max(1, self.n // batch_size)
         self.generator = torch.Generator().manual_seed(seed)
         self.order, self.cursor = torch.randperm(self.n, generator=self.generator), 0
-        self.last: tuple[Any, torch.Tensor] | None = None
+        self.last: tuple[SpectralFormLike, torch.Tensor] | None = None
 
-    def batch(self, step: int) -> tuple[Any, torch.Tensor]:
+    def batch(self, step: int) -> tuple[SpectralFormLike, torch.Tensor]:
         if self.cursor + self.batch_size > self.n:
             self.order, self.cursor = torch.randperm(self.n, generator=self.generator), 0
         index = self.order[self.cursor : self.cursor + self.batch_size]
@@ -406,7 +422,7 @@ class SpectralBatches(BatchSource):
         self.last = (self.form.take(index), self.features[index])
         return self.last
 
-    def current(self) -> tuple[Any, torch.Tensor]:
+    def current(self) -> tuple[SpectralFormLike, torch.Tensor]:
         return self.last if self.last is not None else self.batch(0)
 
     def state_dict(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ collocation points (coefficients to values, nonlinearity, values to coefficients
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -16,7 +16,7 @@ from torch import nn
 
 from pdeml.spectral import Fourier
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gelu": nn.functional.gelu,
     "relu": nn.functional.relu,
     "tanh": torch.tanh,
@@ -67,7 +67,7 @@ class PointwiseCoefficients(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         w = self.weight.to(h.dtype)
         out = torch.einsum("oi,bi...->bo...", w, h)
-        corner = (slice(None), slice(None), *([0] * (h.ndim - 2)))
+        corner: tuple[slice | int, ...] = (slice(None), slice(None), *([0] * (h.ndim - 2)))
         out[corner] = out[corner] + self.bias.to(h.dtype)
         return out
 
@@ -88,6 +88,8 @@ class NSMNetwork(nn.Module):
     activation : str
         ``gelu``, ``tanh`` or ``silu``.
     """
+
+    output_scale: torch.Tensor  # a buffer (register_buffer)
 
     def __init__(
         self,

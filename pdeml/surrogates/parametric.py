@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from pdeml.problems.residual import PDEResidual
+from pdeml.protocols import ResidualLike
 from pdeml.surrogates.collocation import DTYPES
 from pdeml.surrogates.constrained import ConstrainedSolution, evaluate_outputs
 
@@ -54,7 +54,7 @@ class ParametricMode:
     parameter_names: tuple[str, ...]
 
     def _evaluate_at(
-        self, physics: PDEResidual, resolution: int, values: Mapping[str, float]
+        self, physics: ResidualLike, resolution: int, values: Mapping[str, float]
     ) -> dict[str, np.ndarray]:
         """The fitted parametric network's outputs at parameter ``values``."""
         solution = ConstrainedSolution(self.networks[0], physics, self.uses_hard_constraints)
@@ -113,6 +113,7 @@ class ParametricMode:
             if np.any(a < low) or np.any(a > high):
                 raise ValueError(f"{k} must lie in the trained range [{low}, {high}], got {a}")
         resolution = self.problem.resolution if resolution is None else resolution
+        assert self.instance is not None  # set by a parametric fit
         physics = self.problem.physics({k: v[0] for k, v in self.instance.items()})
         count = next(iter(arrays.values())).size
         out: dict[str, list[np.ndarray]] = {}

@@ -29,6 +29,7 @@ import numpy as np
 from pdeml.gp import GaussianProcess
 from pdeml.mesh.pod import POD, check_modes
 from pdeml.problems.base import Problem
+from pdeml.protocols import DatasetLike
 from pdeml.surrogates.base import register_surrogate
 from pdeml.surrogates.gp_base import GPSurrogate
 from pdeml.training.checkpoint import load_checkpoint, save_checkpoint
@@ -104,7 +105,9 @@ class PCAGPSurrogate(GPSurrogate):
             )
         return problem.field_shape(name)
 
-    def _flat(self, data: Mapping[str, np.ndarray], names: tuple[str, ...], argument: str):
+    def _flat(
+        self, data: Mapping[str, np.ndarray], names: tuple[str, ...], argument: str
+    ) -> np.ndarray:
         missing = [k for k in names if k not in data]
         if missing:
             raise ValueError(f"{argument}: missing fields {missing}")
@@ -119,10 +122,10 @@ class PCAGPSurrogate(GPSurrogate):
             parts.append(array.reshape(len(array), -1))
         return np.hstack(parts)
 
-    def fit(
+    def fit(  # type: ignore[override]  # its options by name: fit_option_names()
         self,
-        train: Any,
-        valid: Any = None,
+        train: DatasetLike,
+        valid: DatasetLike | None = None,
         *,
         restarts: int = 3,
         max_iter: int = 200,
@@ -172,13 +175,11 @@ class PCAGPSurrogate(GPSurrogate):
         self, inputs: Mapping[str, np.ndarray]
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Predictive mean and variance of every output field (see the module docstring)."""
-        return self._predict(inputs, uncertainty=True)
+        return self._mean_and_variance(inputs)
 
-    def _predict(self, inputs: Mapping[str, np.ndarray], uncertainty: bool):
-        self._require_fitted()
-        # The problem's own checks first (names, shapes, finite real values), as every
-        # Solver's solve does.
-        inputs = self.problem.check_inputs(inputs)
+    def _predict_checked(
+        self, inputs: dict[str, np.ndarray], uncertainty: bool
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
         h = self.hyperparameters
         x = self.input_pca.encode(self._flat(inputs, self.problem.input_names, "inputs"))
         mean_c, var_c = self.gp.predict(x, noise=h["predictive_noise"])

@@ -42,7 +42,7 @@ from torch import nn
 
 from pdeml._checks import check_choice, check_int
 from pdeml.problems.base import Problem
-from pdeml.problems.residual import PDEResidual
+from pdeml.protocols import DatasetLike, FieldsLike, ResidualLike
 from pdeml.surrogates.base import Capabilities, Surrogate, check_bool
 from pdeml.surrogates.collocation import (
     DTYPES,
@@ -90,7 +90,7 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
 
     # One network per query by default; a parametric instance narrows this to a fitted
     # network that checkpoints (see _set_common).
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities = Capabilities(
         needs_data=False, trains_per_query=True, checkpoints=True, devices=("cpu", "cuda")
     )
     fit_defaults: ClassVar[dict[str, Any]] = {}
@@ -135,7 +135,7 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
     def _defaults(cls) -> dict[str, Any]:
         return {**FIT_DEFAULTS, **cls.fit_defaults}
 
-    def _check_problem(self, problem: Problem) -> PDEResidual:
+    def _check_problem(self, problem: Problem) -> ResidualLike:
         try:
             if type(problem).physics is Problem.physics:
                 # Fail before drawing inputs, which can be costly (Navier–Stokes runs its
@@ -175,7 +175,9 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
         if options.get("device") is not None:
             check_device(options["device"])
 
-    def fit(self, train: Any = None, valid: Any = None, **options: Any) -> PhysicsInformedSurrogate:
+    def fit(
+        self, train: DatasetLike | None = None, valid: FieldsLike | None = None, **options: Any
+    ) -> PhysicsInformedSurrogate:
         """Record the training settings; in parametric mode, train the one network.
 
         Parameters
@@ -228,6 +230,9 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
             Adam steps between checkpoints of a parametric fit (0: end of each phase).
         progress : bool
             Show a progress bar per trained network.
+        track : {"tensorboard", "mlflow"}, optional
+            Also send the metrics log of each trained network there
+            (:mod:`pdeml.training.tracking`).
         out_dir : path, optional
             Parametric mode: checkpoints and ``metrics.jsonl`` go here.
         resume : bool
@@ -277,7 +282,7 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
         self.fitted = True
         return self
 
-    def _valid_monitor(self, one: Mapping[str, np.ndarray], physics: PDEResidual,
+    def _valid_monitor(self, one: Mapping[str, np.ndarray], physics: ResidualLike,
                        resolution: int) -> Any:  # fmt: skip
         """The validation metric for the instance ``one``, if ``valid`` holds it."""
         if self._valid is None:
@@ -352,7 +357,7 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
             physics = self.problem.physics(one)
             setup_s = time.perf_counter() - start
             monitor = None
-            if record_every:
+            if record_every and reference is not None:  # (record_every needs reference)
                 mine = {k: np.asarray(v)[i] for k, v in reference.items()}
                 monitor = relative_error(self.problem, physics, resolution, mine, dtype)
             elif not watched:
@@ -402,8 +407,10 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
     def _load_state(self, folder: Path, config: dict[str, Any]) -> None:
         training = config.get("training")
         training = dict(training) if isinstance(training, dict) else {}
-        # Saved on another machine: its device may be absent here.
+        # Saved on another machine: its device may be absent here, and so may the package of
+        # its tracker (where this process sends its logs: not restored, as fit's default).
         saved_device = training.pop("device", None)
+        training.pop("track", None)
         try:
             self.check_fit_options(training)
         except (TypeError, ValueError) as error:
@@ -438,7 +445,7 @@ class PhysicsInformedSurrogate(ParametricMode, CollocationTraining, Surrogate):
         self.instance = instance or None
 
 
-def _reference(valid: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+def _reference(valid: object) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
     """``valid``'s inputs and outputs as arrays (None without a dataset)."""
     if valid is None:
         return None

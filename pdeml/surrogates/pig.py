@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -60,6 +60,9 @@ class GaussianEmbedding(BoxScaled):
     informed losses differentiate it twice. Means start uniformly in the box and features
     at ``N(0, 1/N)``, so the initial output is ``O(1)``.
     """
+
+    rows: torch.Tensor  # buffers of a full covariance (register_buffer)
+    cols: torch.Tensor
 
     def __init__(
         self,
@@ -265,9 +268,10 @@ class PIGSurrogate(PhysicsInformedSurrogate):
     def _adam_groups(self, network: nn.Module) -> list[dict[str, Any]]:
         """The Gaussians at ``lr``, the MLP after them at ``lr_network`` (default: ``lr``)."""
         lr_network = self.settings["lr_network"] or self.settings["lr"]
+        pig = cast(PIGNetwork, network)  # built by _make_network
         return [
-            {"params": list(network.embedding.parameters())},
-            {"params": list(network.mlp.parameters()), "lr": lr_network},
+            {"params": list(pig.embedding.parameters())},
+            {"params": list(pig.mlp.parameters()), "lr": lr_network},
         ]
 
     def _make_network(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> nn.Module:

@@ -81,6 +81,10 @@ def xavier_mlp(size: int, width: int, depth: int, activation: type[nn.Module]) -
 class BoxScaled(nn.Module):
     """A network on points scaled from the box ``lower``–``upper`` to ``[−1, 1]^d``."""
 
+    # Buffers (register_buffer), declared for the type checker.
+    center: torch.Tensor
+    half_width: torch.Tensor
+
     def __init__(self, lower: tuple[float, ...], upper: tuple[float, ...]) -> None:
         super().__init__()
         lo = torch.as_tensor(lower, dtype=torch.float64)

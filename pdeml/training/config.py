@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from pdeml.training.tracking import check_track
+
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("step", "cosine", "onecycle", "none")
 LOSSES = ("l2", "l1", "h1")
@@ -53,6 +55,9 @@ class TrainerConfig:
         Seeds initialisation and sample order.
     progress : bool
         Show a progress bar.
+    track : {"tensorboard", "mlflow"}, optional
+        Also send the metrics log there (:mod:`pdeml.training.tracking`; needs the
+        package, ``pip install "pdeml[tensorboard]"`` or ``"pdeml[mlflow]"``).
     """
 
     epochs: int = 500
@@ -71,6 +76,7 @@ class TrainerConfig:
     checkpoint_every: int = 0
     seed: int = 0
     progress: bool = True
+    track: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -110,6 +116,7 @@ class TrainerConfig:
             isinstance(self.device, str) and _DEVICE.fullmatch(self.device)
         ):
             raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        self.track = check_track(self.track)
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> TrainerConfig:

@@ -20,6 +20,9 @@ and ``metrics.jsonl`` in a run directory stores (one strict-JSON object per line
 ``valid_metric`` : float, present when validation data was given
     The validation metric at the end of the interval (relative L2 error for every
     surrogate of this package).
+
+With the training setting ``track`` the same records also go to TensorBoard or MLflow
+(:mod:`pdeml.training.tracking`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pdeml._json import strict_dumps
+
+if TYPE_CHECKING:
+    from pdeml.training.tracking import Tracker
 
 METRICS = "metrics.jsonl"
 #: Keys of every record (``valid_metric`` only where there is validation data).
@@ -51,11 +57,17 @@ class MetricsLog:
         Run directory (no file is written without one).
     write : bool
         Whether this process writes the file (only the main one under DDP).
+    tracker : Tracker, optional
+        Where each new record also goes (TensorBoard, MLflow: the ``track`` setting).
+        Records reloaded by :meth:`resume` are not sent again.
     """
 
-    def __init__(self, out: Path | None, write: bool = True) -> None:
+    def __init__(
+        self, out: Path | None, write: bool = True, tracker: Tracker | None = None
+    ) -> None:
         self.path = out / METRICS if out is not None else None
         self.write = write
+        self.tracker = tracker
         self.records: list[dict[str, Any]] = []
 
     def fresh(self) -> None:
@@ -74,6 +86,8 @@ class MetricsLog:
         if self.path is not None and self.write:
             with open(self.path, "a") as log:
                 log.write(finite_json(record) + "\n")
+        if self.tracker is not None and self.write:
+            self.tracker.log(record)
 
 
 def read_history(path: Path, upto: int, key: str = "epoch") -> list[dict[str, Any]]:

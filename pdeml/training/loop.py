@@ -29,6 +29,7 @@ from pdeml.training.checkpoint import check_same_run, load_checkpoint, save_chec
 from pdeml.training.guard import Clock, diverged
 from pdeml.training.log import MetricsLog
 from pdeml.training.steps import BatchSource, StepConfig
+from pdeml.training.tracking import Tracker
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -45,6 +46,7 @@ class StepRun:
         groups: list[dict[str, Any]] | None = None,
         validate: Callable[[], float] | None = None,
         out: Path | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         self.c, self.model, self.loss_fn, self.source = config, model, loss_fn, source
         self.validate = validate
@@ -54,7 +56,7 @@ class StepRun:
         self.optimizer = torch.optim.Adam(groups or [{"params": self.params}], lr=config.lr)
         self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
         self.scheduler = self._scheduler()
-        self.log = MetricsLog(out)
+        self.log = MetricsLog(out, tracker=tracker)
         self.clock = Clock(self.device)
         self.logged_at = 0.0  # training seconds at the last record
         self.own_checkpoint = False
@@ -134,6 +136,7 @@ class StepRun:
 
     def _resume(self) -> bool:
         """Continue from ``out/checkpoint.pt``; True if that run had finished."""
+        assert self.out is not None  # run() resumes only with a run folder
         path = self.out / CHECKPOINT
         state = load_checkpoint(path, map_location=self.device)
         check_same_run(path, state.get("run"), self.run_info)

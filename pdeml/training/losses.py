@@ -7,7 +7,7 @@ validation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -69,7 +69,9 @@ def relative_h1(
     return (num.sqrt() / den.sqrt().clamp_min(1e-12)).mean()
 
 
-def make_loss(name: str, spatial_dims: int, periodic: bool):
+def make_loss(
+    name: str, spatial_dims: int, periodic: bool
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The loss function ``(pred, target) -> scalar`` called ``name`` (l2, l1 or h1)."""
     if name == "l2":
         return lambda pred, target: relative_lp(pred, target, 2.0)

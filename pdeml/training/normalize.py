@@ -51,6 +51,10 @@ class PointwiseGaussian(nn.Module):
         Whether the grid is periodic (right end excluded); used when resampling.
     """
 
+    # Buffers (register_buffer), declared for the type checker.
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, shape: tuple[int, ...], periodic: bool = False) -> None:
         super().__init__()
         self.periodic = periodic
@@ -83,6 +87,9 @@ class PointwiseGaussian(nn.Module):
 
 class ChannelGaussian(nn.Module):
     """Normalise ``[n, c, *space]`` tensors by one mean and standard deviation per channel."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, channels: int, spatial_dims: int) -> None:
         super().__init__()
@@ -118,9 +125,11 @@ class Identity(nn.Module):
 
 
 NORMALIZERS = ("pointwise", "channel", "none")
+#: What :func:`make_normalizer` builds.
+Normalizer = PointwiseGaussian | ChannelGaussian | Identity
 
 
-def make_normalizer(kind: str, shape: tuple[int, ...], periodic: bool) -> nn.Module:
+def make_normalizer(kind: str, shape: tuple[int, ...], periodic: bool) -> Normalizer:
     """Build an unfitted normaliser for data of per-sample shape ``shape`` = ``(c, *space)``."""
     if kind == "pointwise":
         return PointwiseGaussian(shape, periodic)

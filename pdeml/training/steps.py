@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from pdeml._checks import check_choice, check_float, check_int
+from pdeml.training.tracking import check_track
 
 SCHEDULES = ("constant", "exponential", "cosine")
 
@@ -57,6 +58,8 @@ class StepConfig:
         ``"cuda"`` when available, else ``"cpu"``, unless given.
     progress : bool
         Show a progress bar.
+    track : {"tensorboard", "mlflow"}, optional
+        Also send the metrics log there (:mod:`pdeml.training.tracking`).
     """
 
     steps: int = 1000
@@ -71,6 +74,7 @@ class StepConfig:
     seed: int = 0
     device: str | None = None
     progress: bool = False
+    track: str | None = None
 
     def __post_init__(self) -> None:
         self.steps = check_int("steps", self.steps, 0)
@@ -87,6 +91,7 @@ class StepConfig:
             raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if not isinstance(self.progress, bool):
             raise ValueError(f"progress must be true or false, got {self.progress!r}")
+        self.track = check_track(self.track)
 
     def torch_device(self) -> torch.device:
         """The device to train on: ``device`` if this machine has it, else the default."""
@@ -96,7 +101,7 @@ class StepConfig:
 
     def resume_settings(self) -> dict[str, Any]:
         """The settings a resumed run must share with its checkpoint."""
-        skip = {"device", "progress", "checkpoint_every", "time_limit", "log_every"}
+        skip = {"device", "progress", "checkpoint_every", "time_limit", "log_every", "track"}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
 

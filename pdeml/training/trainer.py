@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -44,6 +44,7 @@ from pdeml.training.guard import TrainingDiverged, check_finite, diverged
 from pdeml.training.log import METRICS, MetricsLog, finite_json
 from pdeml.training.loop import CHECKPOINT, StepRun
 from pdeml.training.steps import BatchSource, StepConfig
+from pdeml.training.tracking import Tracker, tracking
 
 __all__ = [
     "CHECKPOINT",
@@ -77,13 +78,21 @@ class Trainer:
         self.history: list[dict[str, float]] = []
 
     # -- building blocks ----------------------------------------------------------------
+    def _epoch_config(self) -> TrainerConfig:
+        """The settings of :meth:`fit` (a :class:`StepConfig` is for :meth:`run`)."""
+        if not isinstance(self.config, TrainerConfig):
+            raise TypeError("Trainer.fit needs a TrainerConfig (StepConfig is for run)")
+        return self.config
+
     def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        c = self.config
+        c = self._epoch_config()
         cls = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
         return cls(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
 
-    def _scheduler(self, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
-        c = self.config
+    def _scheduler(
+        self, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+    ) -> torch.optim.lr_scheduler.LRScheduler | None:
+        c = self._epoch_config()
         if c.scheduler == "step":
             return torch.optim.lr_scheduler.StepLR(optimizer, max(1, c.step_size), c.gamma)
         if c.scheduler == "cosine":
@@ -138,7 +147,7 @@ class Trainer:
             For non-finite data, a device this machine lacks, or a ``resume`` from a
             checkpoint of other settings.
         """
-        c = self.config
+        c = self._epoch_config()
         metric_fn = metric_fn or loss_fn
         out = Path(out_dir) if out_dir is not None else None
         if (resume or c.checkpoint_every) and out is None:
@@ -148,8 +157,11 @@ class Trainer:
             check_finite(valid, "valid")
         # Threads beside work that keeps a core busy wait for it at every step: train with
         # the cores that are idle now, and give the caller's settings back afterwards.
-        with limited_threads(idle_cores()):
-            return self._fit(model, loss_fn, train, valid, out, resume, metric_fn, run_info)
+        settings = {**(run_info or {}), "training": dataclasses.asdict(c)}
+        with limited_threads(idle_cores()), tracking(c.track, out, settings) as tracker:
+            return self._fit(
+                model, loss_fn, train, valid, out, resume, metric_fn, run_info, tracker
+            )
 
     def _fit(
         self,
@@ -161,8 +173,9 @@ class Trainer:
         resume: bool,
         metric_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         run_info: dict[str, Any] | None,
+        tracker: Tracker | None = None,
     ) -> list[dict[str, float]]:
-        c = self.config
+        c = self._epoch_config()
         dist = DistributedContext.from_environment()
         device = (
             check_device(c.device) if c.device else torch.device(dist.device or default_device())
@@ -183,7 +196,7 @@ class Trainer:
         self._own_checkpoint = False
 
         start_epoch = 0
-        log = MetricsLog(out, write=dist.is_main)
+        log = MetricsLog(out, write=dist.is_main, tracker=tracker)
         log.records = self.history
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
@@ -210,7 +223,7 @@ class Trainer:
 
         network = dist.wrap(model)
         if c.compile and (device.type == "cuda" or c.compile_on_cpu):
-            network = torch.compile(network)
+            network = cast(nn.Module, torch.compile(network))  # a Module, compiled
         use_amp = c.amp and device.type == "cuda"
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else nullcontext()
 
@@ -287,9 +300,11 @@ class Trainer:
         """The settings a resumed run must share with the checkpoint (not the device,
         progress bar or checkpoint interval; the epoch count only where the schedule
         depends on it)."""
-        c = dataclasses.asdict(self.config)
+        config = self._epoch_config()
+        c = dataclasses.asdict(config)
         skip = {"device", "progress", "checkpoint_every", "amp", "compile", "compile_on_cpu"}
-        if self.config.scheduler in ("step", "none"):
+        skip.add("track")
+        if config.scheduler in ("step", "none"):
             skip.add("epochs")  # training longer is a resume: the schedule does not change
         return {k: v for k, v in c.items() if k not in skip}
 
@@ -305,10 +320,11 @@ class Trainer:
         device = torch.device(device or next(model.parameters()).device)
         model.eval()
         x, y = data
+        size = self._epoch_config().batch_size
         total, count = 0.0, 0
-        for start in range(0, x.shape[0], self.config.batch_size):
-            xb = x[start : start + self.config.batch_size].to(device)
-            yb = y[start : start + self.config.batch_size].to(device)
+        for start in range(0, x.shape[0], size):
+            xb = x[start : start + size].to(device)
+            yb = y[start : start + size].to(device)
             total += float(metric_fn(model(xb).float(), yb)) * len(xb)
             count += len(xb)
         return total / max(count, 1)
@@ -360,8 +376,10 @@ class Trainer:
         out = Path(out_dir) if out_dir is not None else None
         if (resume or c.checkpoint_every) and out is None:
             raise ValueError("out_dir is required for checkpoint_every and resume")
-        steps = StepRun(c, model, loss_fn, source, groups, validate, out)
-        self.history = steps.run(resume, run_info)
+        settings = {**(run_info or {}), "training": dataclasses.asdict(c)}
+        with tracking(c.track, out, settings) as tracker:
+            steps = StepRun(c, model, loss_fn, source, groups, validate, out, tracker)
+            self.history = steps.run(resume, run_info)
         #: Adam steps and L-BFGS iterations of the last run; its training seconds.
         self.steps, self.lbfgs_iterations = steps.steps, steps.lbfgs_iterations
         self.seconds = steps.clock.elapsed

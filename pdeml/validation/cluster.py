@@ -3,14 +3,20 @@ process; quiet shutdown and Ctrl-C handling."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+# The scheduler helpers live in pdeml._dask (cluster generation uses them too); the names
+# stay importable from here.
+from pdeml._dask import (  # noqa: F401
+    SCHEDULER_TIMEOUT,
+    check_scheduler,
+    close_quietly,
+)
+from pdeml._dask import connect as _connect
+from pdeml._dask import quiet_distributed as _quiet_distributed  # noqa: F401
 from pdeml._json import write_json
 from pdeml._signals import children_ignore_sigint
 from pdeml._threads import available_cores, threads_per_worker
@@ -58,10 +64,6 @@ def worker_environ(threads: int = 1) -> dict[str, Any]:
     return env
 
 
-#: Seconds to wait for a Dask scheduler to answer before giving up (``scheduler=``).
-SCHEDULER_TIMEOUT = 10.0
-#: Seconds to wait for the client and the local cluster to close.
-CLOSE_TIMEOUT = 20.0
 #: Local worker processes allowed per core: more only wait for a core, each holding the
 #: memory of a Python process with torch loaded (several hundred MB).
 WORKERS_PER_CORE = 4
@@ -96,112 +98,10 @@ def check_workers(workers: Any) -> int | None:
     return workers
 
 
-def check_scheduler(scheduler: Any) -> str | None:
-    """Check the form of a Dask scheduler address such as ``tcp://host:8786``.
-
-    Raises ``TypeError`` / ``ValueError`` naming ``scheduler``; whether a scheduler answers
-    there is checked when connecting (:func:`connect`).
-    """
-    if scheduler is None:
-        return None
-    if not isinstance(scheduler, str):
-        raise TypeError(
-            f"scheduler: expected an address such as 'tcp://host:8786', "
-            f"got {scheduler!r} ({type(scheduler).__name__})"
-        )
-    from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import backends
-
-    address = scheduler.strip()
-    expected = "expected an address such as 'tcp://host:8786'"
-    if not address or any(c.isspace() for c in address):
-        raise ValueError(f"scheduler: {expected}, got {scheduler!r}")
-    try:
-        protocol, location = parse_address(address)
-    except ValueError as error:
-        raise ValueError(f"scheduler: {expected}, got {scheduler!r} ({error})") from None
-    if protocol not in backends:
-        raise ValueError(
-            f"scheduler {scheduler!r}: unknown protocol {protocol!r}; "
-            f"expected one of {sorted(backends)}"
-        )
-    if protocol != "inproc":
-        try:
-            host, port = parse_host_port(location)
-        except ValueError as error:
-            raise ValueError(f"scheduler: {expected}, got {scheduler!r} ({error})") from None
-        if not host or not 0 < int(port) < 65536:
-            raise ValueError(
-                f"scheduler: {expected} (a host and a port 1-65535), got {scheduler!r}"
-            )
-    return address
-
-
 def connect(scheduler: str) -> Any:
-    """A client of the scheduler at ``scheduler``, or ``ValueError`` after a short wait."""
-    from dask.distributed import Client
-
-    try:
-        with _quiet_distributed():  # the failed attempts are logged one by one
-            return Client(scheduler, timeout=SCHEDULER_TIMEOUT)
-    except (OSError, TimeoutError) as error:
-        raise ValueError(
-            f"scheduler {scheduler!r}: no Dask scheduler answered within "
-            f"{SCHEDULER_TIMEOUT:g} s ({error}); start one with `dask scheduler` "
-            "or leave --scheduler out to use local workers"
-        ) from None
-
-
-#: Loggers silenced while a cluster closes (tornado and asyncio run distributed's comms).
-_DISTRIBUTED_LOGGERS = ("distributed", "tornado", "asyncio")
-
-
-def _distributed_loggers() -> list[logging.Logger]:
-    prefixes = tuple(name + "." for name in _DISTRIBUTED_LOGGERS)
-    return [logging.getLogger(name) for name in _DISTRIBUTED_LOGGERS] + [
-        logger
-        for name, logger in list(logging.Logger.manager.loggerDict.items())
-        if name.startswith(prefixes) and isinstance(logger, logging.Logger)
-    ]
-
-
-@contextlib.contextmanager
-def _quiet_distributed() -> Iterator[None]:
-    """Silence the loggers of distributed (and of tornado / asyncio under it) for a while.
-
-    Closing a cluster makes workers, nannies and the scheduler log what they lose on the
-    way (heartbeats that find no scheduler, workers killed after the grace time); on a
-    successful run that is noise that looks like a failure.
-    """
-    saved = [(logger, logger.level) for logger in _distributed_loggers()]
-    for logger, _ in saved:
-        logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        for logger, level in saved:
-            logger.setLevel(level)
-
-
-def _silence_worker_logs() -> None:
-    """Run on each worker just before the cluster closes (see :func:`_quiet_distributed`)."""
-    for logger in _distributed_loggers():
-        logger.setLevel(logging.CRITICAL + 1)
-
-
-def close_quietly(client: Any, cluster: Any) -> None:
-    """Close the client, then the cluster it talks to, quietly and within timeouts."""
-    with _quiet_distributed():
-        if cluster is not None:
-            try:  # the workers are children of this process and log on its stderr
-                client.run(_silence_worker_logs)
-            except Exception:  # best effort: a dead worker must not block the close
-                pass
-        try:
-            client.close(timeout=CLOSE_TIMEOUT)
-        finally:
-            if cluster is not None:
-                cluster.close(timeout=CLOSE_TIMEOUT)
+    """A client of the scheduler at ``scheduler``, or ``ValueError`` after
+    :data:`SCHEDULER_TIMEOUT` seconds (read from this module at each call)."""
+    return _connect(scheduler, SCHEDULER_TIMEOUT)
 
 
 def execute(specs: list[dict[str, Any]], workers: int, progress: bool, client: Any = None) -> None:

@@ -186,7 +186,7 @@ def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
                 continue
             for name, by_field in values.items():
                 metrics.setdefault(name, {})[f] = summarize(by_field[f])
-    calibration = None
+    calibration: dict[str, Any] | None = None
     if variances:
         observed = {
             f: calibration_curve(
@@ -227,12 +227,13 @@ def _run_surrogate(spec: dict[str, Any], out: Path) -> dict[str, Any]:
             arrays[f"{label}__prediction__{f}"] = predictions[f][index]
             if f in variances:
                 arrays[f"{label}__variance__{f}"] = np.asarray(variances[f])[index]
-            if masks[f] is not None:
-                arrays[f"{label}__mask__{f}"] = masks[f][index]
-    for dim, values in problem.coords().items():
-        arrays[f"coord__{dim}"] = np.asarray(values)
+            mask = masks[f]
+            if mask is not None:
+                arrays[f"{label}__mask__{f}"] = mask[index]
+    for dim, axis in problem.coords().items():
+        arrays[f"coord__{dim}"] = np.asarray(axis)
     tmp = out / f"{spec['id']}.tmp.npz"
-    np.savez_compressed(tmp, **arrays)
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # (not allow_pickle)
     os.replace(tmp, out / f"{spec['id']}.npz")
     parameters = surrogate.parameter_count()
     ds.close()

@@ -169,7 +169,7 @@ def _problem_section(
     problem = _problem(spec)
     pdict = spec.get("problem") or {}
     b.blocks.append(Heading(2, f"Problem {pid}"))
-    facts = [f"{pdict.get('problem', '?')}"]
+    facts = [f"{problem.title}" if problem is not None else f"{pdict.get('problem', '?')}"]
     if "resolution" in pdict:
         facts.append(f"resolution {pdict['resolution']}")
     facts += [f"{spec.get('n_train', '?')} training / {spec.get('n_test', '?')} test samples"]
@@ -219,10 +219,11 @@ def _problem_section(
             )
 
     ok = [e for e in entries if e.get("kind") != "reference" and e.get("status") == "ok"]
-    points = {
-        f"{e['id']} ({e.get('device') or '?'})": (e.get("time_per_sample"), _mean_l2(e)) for e in ok
-    }
-    points = {k: v for k, v in points.items() if v[0] is not None and v[1] is not None}
+    points: dict[str, tuple[float, float]] = {}
+    for e in ok:
+        seconds, l2 = e.get("time_per_sample"), _mean_l2(e)
+        if seconds is not None and l2 is not None:
+            points[f"{e['id']} ({e.get('device') or '?'})"] = (seconds, l2)
     arrays = {str(e["id"]): _arrays(e) for e in ok}
     problem_figures(b, pid, problem, entries, ladders, points, arrays)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -191,17 +192,21 @@ def _mesh_figures(b: ReportBuilder, eid: str, arrays: dict[str, np.ndarray], pro
     for field in outputs:
         if f"test__reference__{field}" not in arrays:
             continue
+
+        def parity(f: str = field) -> Any:
+            return plots.scalar_parity(
+                arrays[f"test__reference__{f}"],
+                arrays[f"test__prediction__{f}"],
+                arrays.get(f"test__variance__{f}"),
+                f"{eid}: {f}",
+            )
+
         b.figure(
             f"{eid}-parity-{field}",
             f"{eid}, scalar output {field} on every test sample: prediction against "
             "reference (left) and the error against the reference (right), with the 95 % "
             "predictive interval as an error bar where the surrogate gives one.",
-            lambda f=field: plots.scalar_parity(
-                arrays[f"test__reference__{f}"],
-                arrays[f"test__prediction__{f}"],
-                arrays.get(f"test__variance__{f}"),
-                f"{eid}: {f}",
-            ),
+            parity,
         )
 
 
@@ -229,5 +234,5 @@ def _sample_figures(
             f"{eid}, {field}: best, median and worst test samples by relative L2 (rows); "
             "input, reference, prediction and pointwise error (columns). Time-dependent "
             "fields show their last time step.",
-            lambda f=field: plots.sample_panels(arrays, f, inputs, dims, eid),
+            partial(plots.sample_panels, arrays, field, inputs, dims, eid),
         )

@@ -149,11 +149,11 @@ def validate(
     """
     workers = check_workers(workers)
     scheduler = check_scheduler(scheduler)
-    suite = load_suite(suite)
+    checked = load_suite(suite)
     out = Path(out)
     entries = out / ENTRIES
     try:
-        return _validate(suite, out, workers, scheduler, progress)
+        return _validate(checked, out, workers, scheduler, progress)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(INTERRUPTED.format(entries=entries)) from None
 

@@ -63,7 +63,7 @@ def equal_accuracy_setting(
 
 
 def speedup_at_equal_accuracy(
-    error: float, seconds: float, ladder: list[dict[str, float]]
+    error: float, seconds: float | None, ladder: list[dict[str, float]]
 ) -> tuple[float | None, str]:
     """Time of the cheapest ladder setting at least as accurate as ``error``, over ``seconds``.
 

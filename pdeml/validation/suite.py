@@ -35,7 +35,10 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pdeml.problems.base import Problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,7 +78,7 @@ class ProblemCase:
     seed: int = 0
     reference: ReferenceLadder | None = None
 
-    def problem(self):
+    def problem(self) -> Problem:
         """Build the problem (validated)."""
         from pdeml.problems.presets import load_problem
 
@@ -398,6 +401,29 @@ def _check_ladder(problem: Any, ladder: ReferenceLadder, where: str) -> None:
             )
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from None
+        _check_strides_to_stored(problem, resolution, where)
+
+
+def _check_strides_to_stored(problem: Any, resolution: int, where: str) -> None:
+    """Each ladder grid is scored on the stored grid, so striding must reach it."""
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(problem)}
+    if not {"resolution", "solver_resolution"} <= fields:
+        return  # a problem with one grid (Lorenz96) or a mesh: nothing is strided
+    stored = problem.resolution
+    try:
+        problem.restriction_stride(resolution, stored)
+    except ValueError:
+        rule = (
+            "(resolution - 1) a multiple of (stored - 1)"
+            if problem.grid_includes_right_end()
+            else "a multiple of the stored resolution"
+        )
+        raise ValueError(
+            f"{where}: resolution {resolution} cannot be compared on the stored grid of "
+            f"{stored} points (errors are measured there, by striding); expected {rule}"
+        ) from None
 
 
 def load_suite(source: str | Path | Mapping[str, Any]) -> Suite:

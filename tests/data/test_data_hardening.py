@@ -260,7 +260,7 @@ def test_workers_default_to_idle_cores_and_threads_are_shared(tmp_path, small_bu
     monkeypatch.setattr(pool_module, "limit_threads", limits.append)
     previous = signal.getsignal(signal.SIGINT)
     try:
-        pool_module.init_worker(pool_module.threads_per_worker(2, cores=6), None)
+        pool_module.init_worker(pool_module.threads_per_worker(2, cores=6), ())
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -59,6 +59,7 @@ SERVES: dict[str, set[str]] = {
     "pinn": {"burgers", "burgers_dirichlet", "darcy", "navier_stokes"},
     "pig": {"burgers", "burgers_dirichlet", "darcy", "navier_stokes"},
     "l96-hybrid": {"lorenz96"},
+    "unet": {"burgers", "burgers_dirichlet", "darcy", "navier_stokes", "poisson", "grid"},
 }
 #: Tiny settings per surrogate (hyperparameters and fit options together, see above).
 TINY: dict[str, dict[str, Any]] = {
@@ -94,6 +95,7 @@ TINY: dict[str, dict[str, Any]] = {
         "resampling": "none",
     },
     "l96-hybrid": {"closure": "polynomial", "degree": 2},
+    "unet": {"width": 4, "levels": 2, "epochs": 2, "batch_size": 4},
 }
 #: Extra settings under which a surrogate that may checkpoint does (a hyperparameter
 #: decides for PINN and PIG: only a parametric fit trains ahead of the queries).

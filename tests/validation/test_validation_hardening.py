@@ -132,6 +132,11 @@ def test_cli_workers_zero_is_one_line(tmp_path, capsys):
             "truth_resolution = 57 }\n",
             ["problems[0].reference", "resolutions must be an array"],
         ),
+        (  # quick Darcy stores 29 points: a ladder grid of 43 cannot be strided onto it
+            "[[problems]]\nid = 'd'\npreset = 'darcy'\n"
+            "reference = { resolutions = [43], truth_resolution = 57 }\n",
+            ["problems[0].reference", "resolution 43 cannot be compared", "29 points"],
+        ),
         (
             "[[problems]]\nid = 'd'\npreset = 'darcy'\n"
             "[[surrogates]]\nproblem = 'd'\nname = 'gnn'\n",

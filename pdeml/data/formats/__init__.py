@@ -17,6 +17,7 @@ way. The readers (``read_*``) return an :class:`Imported` without writing anythi
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ def read_foreign(
     resolution: int | None = None,
     n: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    target_index: int | None = None,
+    target_time: float | None = None,
 ) -> Imported:
     """Read a foreign file onto a problem without writing anything.
 
@@ -101,6 +104,10 @@ def read_foreign(
     overrides : dict, optional
         Problem parameters replacing the preset's. A parameter that the file decides
         (listed in ``source["set_by_file"]``, e.g. PDEBench's ``nu``) must agree with it.
+    target_index, target_time : int or float, optional
+        Which stored snapshot becomes the output, by index or by time (formats holding a
+        trajectory of which the problem keeps one time: ``pdebench`` Burgers); default: the
+        last one. See :func:`pdeml.data.formats.pdebench.read_pdebench`.
 
     Returns
     -------
@@ -114,8 +121,17 @@ def read_foreign(
         if resolution is not None and given != resolution:
             raise ValueError(f"resolution: given twice, as {resolution} and {given}")
         resolution = given
+    options = {"target_index": target_index, "target_time": target_time}
+    options = {key: value for key, value in options.items() if value is not None}
+    for key in options:
+        takers = [f for f, r in READERS.items() if key in inspect.signature(r).parameters]
+        if format not in takers:
+            raise ValueError(
+                f"{key}: the {format} format has no snapshots to choose from; expected it "
+                f"only with format {' or '.join(takers)}"
+            )
     base = resolve_problem(problem, size, overrides)
-    imported = READERS[format](source, base, resolution=resolution, n=n)
+    imported = READERS[format](source, base, resolution=resolution, n=n, **options)
     label = file_label(format, source)
     decided = imported.source.get("set_by_file", {})
     for key, value in overrides.items():
@@ -145,6 +161,8 @@ def import_dataset(
     overrides: Mapping[str, Any] | None = None,
     dtype: str = "float32",
     overwrite: bool = False,
+    target_index: int | None = None,
+    target_time: float | None = None,
 ) -> Dataset:
     """Read a foreign file onto a problem and write it as a pdeml dataset.
 
@@ -174,7 +192,15 @@ def import_dataset(
     if Path(source).exists() and path.exists() and path.resolve() == Path(source).resolve():
         raise ValueError(f"{str(path)!r}: the dataset would overwrite the file it is read from")
     imported = read_foreign(
-        source, format, problem, size=size, resolution=resolution, n=n, overrides=overrides
+        source,
+        format,
+        problem,
+        size=size,
+        resolution=resolution,
+        n=n,
+        overrides=overrides,
+        target_index=target_index,
+        target_time=target_time,
     )
     return from_arrays(
         imported.problem,

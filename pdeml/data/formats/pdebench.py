@@ -2,8 +2,9 @@
 
 **Burgers** (``1D_Burgers_Sols_Nu*.hdf5``): ``tensor`` ``[N, t, x]``, ``x-coordinate``,
 ``t-coordinate`` and the attribute ``Nu``. PDEBench solves u_t + (u²/2)_x = (Nu/π) u_xx, so
-the problem's ``nu`` is ``Nu/π``; ``u0 = tensor[:, 0]``, ``u = tensor[:, -1]`` and ``T`` is
-the time between them. PDEBench's grid is cell-centred, ``x_j = (j + 1/2) dx``; on a periodic
+the problem's ``nu`` is ``Nu/π``; ``u0 = tensor[:, 0]``, ``u = tensor[:, k]`` and ``T`` is
+the time between them: ``k`` is the last snapshot unless ``target_index`` or ``target_time``
+chooses another. PDEBench's grid is cell-centred, ``x_j = (j + 1/2) dx``; on a periodic
 domain that is a shift by half a cell, which the (translation-invariant) equation does not
 see, so values are kept as they are. A periodic domain of length ``L ≠ 1`` is rescaled
 exactly onto [0, 1): with x' = x/L, t' = t/L the equation keeps its form with
@@ -53,7 +54,13 @@ _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
 
 def read_pdebench(
-    path: str | Path, problem: Problem, *, resolution: int | None = None, n: int | None = None
+    path: str | Path,
+    problem: Problem,
+    *,
+    resolution: int | None = None,
+    n: int | None = None,
+    target_index: int | None = None,
+    target_time: float | None = None,
 ) -> Imported:
     """Read a PDEBench 1D Burgers or 2D Darcy HDF5 file onto ``problem``.
 
@@ -68,11 +75,18 @@ def read_pdebench(
         Store a coarser grid, taken by striding (default: the file's grid).
     n : int, optional
         Read only the first ``n`` samples.
+    target_index : int, optional
+        Burgers: the snapshot taken as the target ``u``, an index along the time axis of
+        ``tensor`` (``1 .. t-1``, or negative from the end); default: the last one.
+    target_time : float, optional
+        Burgers: the target snapshot by its time in ``t-coordinate`` (instead of
+        ``target_index``); it must match a stored time to a thousandth of a time step.
 
     Returns
     -------
     Imported
-        The fitted problem, the fields, and the provenance record.
+        The fitted problem, the fields, and the provenance record (``source["target"]``
+        says which snapshot became ``u``, at what time, and what chose it).
     """
     import h5py
 
@@ -82,8 +96,10 @@ def read_pdebench(
         raise unsupported(FORMAT, problem, _READERS)
     if not h5py.is_hdf5(path):
         raise ValueError(f"{label}: not an HDF5 file")
+    target = {"target_index": target_index, "target_time": target_time}
+    target = {key: value for key, value in target.items() if value is not None}
     with h5py.File(path, "r") as f:
-        imported = _READERS[problem.name](f, path, problem, label, resolution, n)
+        imported = _READERS[problem.name](f, path, problem, label, resolution, n, target)
     imported.source = {"file": path.name, "format": FORMAT, **imported.source}
     return imported
 
@@ -122,7 +138,9 @@ def _attribute(f: Any, path: Path, label: str, name: str, what: str) -> tuple[fl
     )
 
 
-def _burgers(f: Any, path: Path, problem: Problem, label: str, resolution: Any, n: Any) -> Imported:
+def _burgers(
+    f: Any, path: Path, problem: Problem, label: str, resolution: Any, n: Any, target: Any
+) -> Imported:
     tensor = _dataset(f, label, "tensor", "the solutions, an array [N, t, x]")
     require_rank(label, "tensor", tensor.shape, 3, "[N, t, x]")
     count_all, steps, nx = tensor.shape
@@ -136,18 +154,19 @@ def _burgers(f: Any, path: Path, problem: Problem, label: str, resolution: Any, 
     if math.isclose(length, 1.0, rel_tol=1e-6):
         length = 1.0
     viscosity, nu_from = _attribute(f, path, label, "Nu", "PDEBench's viscosity coefficient Nu")
-    span = float(t[steps - 1] - t[0])
+    last, chosen_by = _target_snapshot(label, t[:steps], target)
+    span = float(t[last] - t[0])
     if span <= 0:
-        raise key_error(label, "t-coordinate", "increasing times", f"{t[0]:g} .. {t[steps - 1]:g}")
+        raise key_error(label, "t-coordinate", "increasing times", f"{t[0]:g} .. {t[last]:g}")
     nu, final = viscosity / math.pi / length, span / length
     count = sample_count(label, n, count_all)
     fitted, stride = fit_grid(problem, nx, resolution, label, nu=nu, T=final, n_t=0)
     u0 = finite_array(label, "tensor", tensor[0:count, 0, ::stride])
-    u = finite_array(label, "tensor", tensor[0:count, steps - 1, ::stride])
+    u = finite_array(label, "tensor", tensor[0:count, last, ::stride])
     notes = [
         f"nu = Nu/π = {viscosity:g}/π (PDEBench solves u_t + (u²/2)_x = (Nu/π) u_xx; "
         f"Nu from the {nu_from})",
-        f"T = t[{steps - 1}] - t[0] = {span:g}",
+        f"T = t[{last}] - t[0] = {span:g}",
         f"x-coordinate: {nx} points from {x[0]:.6g}, spacing {dx:.6g}, periodic length "
         f"{nx * dx:.6g}; "
         + (
@@ -164,7 +183,8 @@ def _burgers(f: Any, path: Path, problem: Problem, label: str, resolution: Any, 
             "and T = span/L; values unchanged"
         )
     source = {
-        "keys": {"u0": "tensor[:, 0]", "u": f"tensor[:, {steps - 1}]"},
+        "keys": {"u0": "tensor[:, 0]", "u": f"tensor[:, {last}]"},
+        "target": {"index": last, "time": float(t[last]), "chosen_by": chosen_by},
         "native_resolution": nx,
         "stride": stride,
         "x_range": [float(x[0]), float(x[-1])],
@@ -175,7 +195,14 @@ def _burgers(f: Any, path: Path, problem: Problem, label: str, resolution: Any, 
     return Imported(fitted, {"u0": u0}, {"u": u}, source)
 
 
-def _darcy(f: Any, path: Path, problem: Problem, label: str, resolution: Any, n: Any) -> Imported:
+def _darcy(
+    f: Any, path: Path, problem: Problem, label: str, resolution: Any, n: Any, target: Any
+) -> Imported:
+    if target:
+        raise ValueError(
+            f"{label}: {next(iter(target))}: the Darcy layout holds one steady solution; "
+            "expected no target snapshot"
+        )
     tensor = _dataset(f, label, "tensor", "the solutions u, an array [N, 1, x, y]")
     require_rank(label, "tensor", tensor.shape, 4, "[N, 1, x, y]")
     count_all, channels, nx, ny = tensor.shape
@@ -229,6 +256,41 @@ def _darcy(f: Any, path: Path, problem: Problem, label: str, resolution: Any, n:
         "notes": notes,
     }
     return Imported(fitted, {"a": a}, {"u": u}, source)
+
+
+def _target_snapshot(label: str, times: np.ndarray, target: dict[str, Any]) -> tuple[int, str]:
+    """Index of the target snapshot among ``times`` (one per stored snapshot) and its origin."""
+    steps = len(times)
+    if len(target) > 1:
+        raise ValueError(f"{label}: target_index and target_time both given; expected one")
+    if "target_index" in target:
+        index = target["target_index"]
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"target_index: expected an int, got {type(index).__name__}")
+        last = int(index) + steps if index < 0 else int(index)
+        if not 1 <= last < steps:
+            raise ValueError(
+                f"{label}: target_index={index}: expected a snapshot after the first, "
+                f"1..{steps - 1} (or {-(steps - 1)}..-1), of the {steps} in 'tensor'"
+            )
+        return last, f"target_index={index}"
+    if "target_time" in target:
+        value = target["target_time"]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"target_time: expected a number, got {type(value).__name__}")
+        value = float(value)
+        # A thousandth of a step: the times are float32 in PDEBench's files.
+        tolerance = 1e-3 * float(np.min(np.abs(np.diff(times))))
+        gaps = np.abs(times - value) if math.isfinite(value) else np.full(steps, np.inf)
+        last = int(np.argmin(gaps))
+        if gaps[last] > tolerance or last == 0:
+            raise ValueError(
+                f"{label}: target_time={value:g}: expected one of the snapshot times after the "
+                f"first in 't-coordinate', {times[1]:.6g} .. {times[-1]:.6g} ({steps - 1} "
+                f"times, step {times[1] - times[0]:.6g})"
+            )
+        return last, f"target_time={value:g}"
+    return steps - 1, "the last snapshot (default)"
 
 
 _READERS = {"burgers": _burgers, "darcy": _darcy}
