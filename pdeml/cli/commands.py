@@ -144,7 +144,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     where = f"at resolution {ds.problem.resolution}" if ds.problem.resolution else "on meshes"
     print(
-        f"wrote {args.out}: {len(ds)} samples of {ds.problem.name} {where} "
+        f"wrote {args.out}: {len(ds)} samples of {ds.problem.title} {where} "
         f"from {args.format} file {args.source}"
     )
     ds.close()

@@ -309,6 +309,7 @@ def generate(
         )
     solver_options = dict(solver_options or {})
     solver = problem.reference_solver(**solver_options)  # fail early on bad options
+    problem.check_sampling()  # and on a problem that cannot draw inputs
     if overwrite and folder.is_dir():
         shutil.rmtree(folder)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -134,6 +134,14 @@ class Problem:
         """
         return (type(self).__module__,)
 
+    def check_sampling(self) -> None:
+        """Raise ``ValueError`` (one line) if :meth:`sample_inputs` cannot work at all.
+
+        Called before a generation starts, so that a problem without an input
+        distribution fails before any file or worker exists. Built-in problems always
+        can; a declared grid problem without a sampler cannot.
+        """
+
     # -- to be provided by each problem -------------------------------------------------
     def validate(self) -> None:
         """Check the parameters; raise ``ValueError`` naming the first bad field."""

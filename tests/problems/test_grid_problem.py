@@ -317,3 +317,9 @@ def test_data_from_a_foreign_script_trains_grid_surrogates(tmp_path):
         ["relative_l2", "boundary_error"], {"u": prediction}, test.outputs, problem=problem
     )
     assert np.all(np.isfinite(metrics["boundary_error"]["u"]))
+
+
+def test_generate_without_a_sampler_fails_before_writing_anything(tmp_path):
+    with pytest.raises(ValueError, match="no input sampler declared"):
+        pdeml.generate(heat(sampler=""), 4, path=tmp_path / "d.h5", progress=False)
+    assert list(tmp_path.iterdir()) == []

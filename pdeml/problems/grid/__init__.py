@@ -303,12 +303,7 @@ class GridProblem(Problem):
         self, n: int, seed: int, *, start: int = 0, resolution: int | None = None
     ) -> dict[str, np.ndarray]:
         """Draw ``n`` inputs with the declared sampler (see :class:`GridProblem`)."""
-        if not self.sampler:
-            raise ValueError(
-                f"{self.label}: no input sampler declared; set sampler = 'grf' or "
-                "'module:function' to draw inputs, or bring your data with "
-                "pdeml.from_arrays / pdeml import"
-            )
+        self.check_sampling()
         n, resolution = self.check_draw(n, resolution, dims=len(self.dims), minimum=2)
         from pdeml.problems.grid.sampling import draw_grf, draw_with
 
@@ -316,6 +311,15 @@ class GridProblem(Problem):
         if self.sampler == "grf":
             return draw_grf(self, rngs, resolution)
         return draw_with(self, rngs, resolution, start)
+
+    def check_sampling(self) -> None:
+        """A problem without a sampler cannot draw inputs: say how to give it one."""
+        if not self.sampler:
+            raise ValueError(
+                f"{self.label}: no input sampler declared; set sampler = 'grf' or "
+                "'module:function' to draw inputs, or bring your data with "
+                "pdeml.from_arrays / pdeml import"
+            )
 
     def reference_solver(self, **options: Any) -> CallableSolver:
         """The user's solver function, called once per sample with ``options``."""
