@@ -5,6 +5,8 @@ triangles [t, 3] int)`` with counter-clockwise triangles; datasets store them pa
 (see :mod:`pdeml.mesh.topology`).
 """
 
+from typing import Any
+
 from pdeml.mesh.generate import (
     gmsh_session,
     mesh_disk,
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The meshio functions load meshio on first use only.
     if name in ("read_mesh", "read_sample", "write_sample", "write_mesh"):
         from pdeml.mesh import io

@@ -12,7 +12,9 @@ import hashlib
 import io
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -172,7 +174,7 @@ def _tampered_runs(folder: Path) -> None:
     run = folder / "run_fno"
     config = json.loads((run / "config.json").read_text())
 
-    def edited(name: str, change) -> None:
+    def edited(name: str, change: Callable[[dict], None]) -> None:
         target = folder / name
         shutil.copytree(run, target, dirs_exist_ok=True)
         new = json.loads(json.dumps(config))
@@ -184,7 +186,7 @@ def _tampered_runs(folder: Path) -> None:
         None,
     )
 
-    def set_hyper(key: str, value) -> object:
+    def set_hyper(key: str, value: Any) -> Callable[[dict], None]:
         def change(cfg: dict) -> None:
             if hyper_key is not None:
                 cfg[hyper_key][key] = value

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from pdeml._checks import (
     require_positive,
 )
 from pdeml.problems.base import Problem, make_solver, register_problem, sample_rng
+
+if TYPE_CHECKING:
+    from pdeml.problems.lorenz96.solver import Lorenz96RK4Solver
 
 _DIMS = {
     "X0": ("k",),
@@ -265,7 +268,7 @@ class Lorenz96(Problem):
                 )
         return {"X0": np.ascontiguousarray(x), "Y0": np.ascontiguousarray(y)}
 
-    def reference_solver(self, **options: Any):
+    def reference_solver(self, **options: Any) -> Lorenz96RK4Solver:
         from pdeml.problems.lorenz96.solver import Lorenz96RK4Solver
 
         return make_solver(self, Lorenz96RK4Solver, options)

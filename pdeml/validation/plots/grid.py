@@ -71,7 +71,9 @@ def _coord(coords: Mapping[str, np.ndarray], dim: str, n: int) -> np.ndarray:
     return np.arange(n, dtype=np.float64)
 
 
-def _image(ax: Any, field: np.ndarray, dims: Sequence[str], coords: Mapping[str, np.ndarray], **kw):
+def _image(
+    ax: Any, field: np.ndarray, dims: Sequence[str], coords: Mapping[str, np.ndarray], **kw: Any
+) -> Any:
     """Draw a 2D field with its first axis horizontal, the second vertical."""
     x = _coord(coords, dims[0], field.shape[0])
     y = _coord(coords, dims[1], field.shape[1])
