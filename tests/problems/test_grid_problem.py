@@ -323,3 +323,38 @@ def test_generate_without_a_sampler_fails_before_writing_anything(tmp_path):
     with pytest.raises(ValueError, match="no input sampler declared"):
         pdeml.generate(heat(sampler=""), 4, path=tmp_path / "d.h5", progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_of_parameters_drives_the_users_solver(user_module, tmp_path, monkeypatch):
+    """Scalar inputs from a CSV table (row i is sample i); the grid comes from the problem."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.csv").write_text("nu,unused\n0.5,9\n1.0,9\n2.0,9\n")
+    module = user_module(
+        """
+        import numpy as np
+        def decay(inputs, resolution=None):
+            x = np.arange(resolution) / resolution
+            return {"u": np.exp(-inputs["nu"]) * np.sin(2 * np.pi * x)}
+        """
+    )
+    problem = GridProblem(
+        inputs=["nu"],
+        outputs=["u"],
+        scalar_fields=["nu"],
+        resolution=8,
+        solver=f"{module}:decay",
+        sampler="table:params.csv",
+    )
+    assert problem.field_shape("nu") == ()
+    np.testing.assert_array_equal(problem.sample_inputs(2, seed=0, start=1)["nu"], [1.0, 2.0])
+    data = pdeml.generate(problem, 3, path=tmp_path / "d.h5", progress=False)
+    x = np.arange(8) / 8
+    np.testing.assert_allclose(
+        data.outputs["u"], np.exp(-np.array([[0.5], [1.0], [2.0]])) * np.sin(2 * np.pi * x), 1e-6
+    )
+    with pytest.raises(ValueError, match=r"samples 2\.\.3 asked for, but the table has 3 rows"):
+        problem.sample_inputs(2, seed=0, start=2)
+    with pytest.raises(ValueError, match=r"inputs \['nu'\] are not in scalar_fields"):
+        problem.replace(scalar_fields=[])
+    with pytest.raises(ValueError, match="does not hold its fields on one grid"):
+        pdeml.make_surrogate("fno", problem)  # grid surrogates need grid inputs

@@ -49,6 +49,8 @@ REQUIRED = {
 TIME_DIM = "t"
 #: Input samplers built into pdeml (anything else is a ``"module:function"`` path).
 BUILTIN_SAMPLERS = ("grf",)
+#: A sampler ``"table:FILE.csv"`` reads the inputs of sample ``i`` from row ``i`` of the file.
+TABLE_PREFIX = "table:"
 
 
 def _as_tuple(value: Any) -> tuple:
@@ -83,14 +85,18 @@ class GridProblem(Problem):
         Times of the snapshots of the fields in ``time_fields`` (their first axis, ``t``).
     time_fields : sequence of str
         Fields with a time axis before the spatial ones.
+    scalar_fields : sequence of str
+        Fields with no axis at all: one number per sample (a parameter such as a
+        viscosity), e.g. the inputs of a ``"table:..."`` sampler.
     label : str
         Your name for the PDE, shown in messages and reports.
     solver : str or callable
         The reference solver, ``"module:function"`` or a module-level function (stored as
         its path); ``""`` for none.
     sampler : str or callable
-        The input distribution: ``"grf"``, ``"module:function"``, a module-level function,
-        or ``""`` for none.
+        The input distribution: ``"grf"``, ``"table:FILE.csv"`` (row ``i`` of the CSV file,
+        whose header names the inputs, is sample ``i``; every input a scalar field),
+        ``"module:function"``, a module-level function, or ``""`` for none.
     grf_sigma, grf_tau, grf_gamma : float
         Covariance ``σ²(−Δ + τ²I)^(−γ)`` of the ``"grf"`` sampler (on the unit cube, scaled
         to the domain): periodic fields on periodic grids, zero-Neumann ones otherwise.
@@ -114,6 +120,7 @@ class GridProblem(Problem):
     solver_resolution: int = 0
     times: tuple[float, ...] = ()
     time_fields: tuple[str, ...] = ()
+    scalar_fields: tuple[str, ...] = ()
     label: str = "grid"
     solver: str = ""
     sampler: str = ""
@@ -127,7 +134,7 @@ class GridProblem(Problem):
         # Normalise what Python and TOML users naturally write (lists, one number for all
         # axes, ints for floats, functions for paths) before the base class validates.
         set_ = object.__setattr__
-        for name in ("inputs", "outputs", "dims", "times", "time_fields"):
+        for name in ("inputs", "outputs", "dims", "times", "time_fields", "scalar_fields"):
             set_(self, name, _as_tuple(getattr(self, name)))
         dims = len(self.dims)
         for name in ("lengths", "periodic"):
@@ -182,7 +189,9 @@ class GridProblem(Problem):
                 raise ValueError(
                     f"{owner}: {name} must be 'module:function' or a function, got {value!r}"
                 )
-            if value and not (name == "sampler" and value in BUILTIN_SAMPLERS):
+            if name == "sampler" and value.startswith(TABLE_PREFIX):
+                self._check_table(owner)
+            elif value and not (name == "sampler" and value in BUILTIN_SAMPLERS):
                 check_callable_path(value, f"{owner}: {name}")
         for name in ("grf_sigma", "grf_gamma"):
             require_positive(owner, name, getattr(self, name))
@@ -192,11 +201,12 @@ class GridProblem(Problem):
         if self.sampler == "grf":
             if dims > 2:
                 raise ValueError(f"{owner}: sampler 'grf' draws 1D or 2D fields, not {dims}D")
-            timed = [f for f in self.inputs if f in self.time_fields]
+            timed = [f for f in self.inputs if f in self.time_fields or f in self.scalar_fields]
             if timed:
                 raise ValueError(
-                    f"{owner}: sampler 'grf' draws fields without a time axis; inputs "
-                    f"{timed} are in time_fields (write a sampler function for them)"
+                    f"{owner}: sampler 'grf' draws fields on the grid, without a time axis; "
+                    f"inputs {timed} are in time_fields or scalar_fields (use a table or "
+                    "write a sampler function for them)"
                 )
 
     def _check_names(self, owner: str) -> None:
@@ -223,12 +233,30 @@ class GridProblem(Problem):
                 f"{TIME_DIM!r} is the time axis"
             )
 
+    def _check_table(self, owner: str) -> None:
+        path = self.sampler[len(TABLE_PREFIX) :]
+        if not path.endswith(".csv"):
+            raise ValueError(f"{owner}: sampler: expected 'table:FILE.csv', got {self.sampler!r}")
+        grid_inputs = [f for f in self.inputs if f not in self.scalar_fields]
+        if grid_inputs:
+            raise ValueError(
+                f"{owner}: sampler 'table:...' gives one number per input and sample; inputs "
+                f"{grid_inputs} are not in scalar_fields"
+            )
+
     def _check_time(self, owner: str) -> None:
         unknown = [f for f in self.time_fields if f not in self.field_names]
         if unknown:
             raise ValueError(
                 f"{owner}: time_fields names {unknown}, which are not fields; expected "
                 f"some of {list(self.field_names)}"
+            )
+        unknown = [f for f in self.scalar_fields if f not in self.field_names]
+        both = [f for f in self.scalar_fields if f in self.time_fields]
+        if unknown or both:
+            raise ValueError(
+                f"{owner}: scalar_fields names {unknown or both}, which "
+                + ("are not fields" if unknown else "are in time_fields too")
             )
         if self.time_fields and not self.times:
             raise ValueError(
@@ -261,7 +289,27 @@ class GridProblem(Problem):
     def field_dims(self, name: str) -> tuple[str, ...]:
         if name not in self.field_names:
             raise ValueError(f"{self.label}: unknown field {name!r}; expected {self.field_names}")
+        if name in self.scalar_fields:
+            return ()
         return ((TIME_DIM,) if name in self.time_fields else ()) + tuple(self.dims)
+
+    def infer_resolution(self, inputs: Mapping[str, np.ndarray]) -> int:
+        """From the first input on the grid; inputs that are all scalars carry no grid, and
+        are solved on ``solver_resolution`` (so a reference ladder cannot vary it)."""
+        on_grid = [f for f in self.input_names if f not in self.scalar_fields]
+        if not on_grid:
+            return self.solver_resolution
+        name = on_grid[0]
+        if name not in inputs:
+            raise ValueError(f"inputs: missing field {name!r}; expected {list(self.input_names)}")
+        array = np.asarray(inputs[name])
+        axis = 1 + self.field_dims(name).index(self.dims[0])
+        if array.ndim <= axis:
+            raise ValueError(
+                f"inputs[{name!r}]: expected {1 + len(self.field_dims(name))} axes, "
+                f"got shape {array.shape}"
+            )
+        return int(array.shape[axis])
 
     def spatial_dims(self) -> tuple[str, ...]:
         return tuple(self.dims)
@@ -295,7 +343,11 @@ class GridProblem(Problem):
 
     def worker_modules(self) -> tuple[str, ...]:
         """The modules of the problem class and of the solver and sampler functions."""
-        paths = [p for p in (self.solver, self.sampler) if p and p not in BUILTIN_SAMPLERS]
+        paths = [
+            p
+            for p in (self.solver, self.sampler)
+            if p and p not in BUILTIN_SAMPLERS and not p.startswith(TABLE_PREFIX)
+        ]
         return (type(self).__module__, *(p.partition(":")[0] for p in paths))
 
     # -- drawing and solving -----------------------------------------------------------
@@ -305,8 +357,10 @@ class GridProblem(Problem):
         """Draw ``n`` inputs with the declared sampler (see :class:`GridProblem`)."""
         self.check_sampling()
         n, resolution = self.check_draw(n, resolution, dims=len(self.dims), minimum=2)
-        from pdeml.problems.grid.sampling import draw_grf, draw_with
+        from pdeml.problems.grid.sampling import draw_grf, draw_table, draw_with
 
+        if self.sampler.startswith(TABLE_PREFIX):
+            return draw_table(self, n, start)  # the rows are the samples: no randomness
         rngs = [sample_rng(seed, start + i) for i in range(n)]
         if self.sampler == "grf":
             return draw_grf(self, rngs, resolution)

@@ -45,6 +45,40 @@ def draw_grf(
     }
 
 
+def draw_table(problem: GridProblem, n: int, start: int) -> dict[str, np.ndarray]:
+    """Rows ``start .. start + n - 1`` of the CSV table of the ``"table:FILE.csv"`` sampler.
+
+    The header names the columns; every input must be one of them (other columns are
+    ignored). Relative paths are read from the current folder.
+    """
+    path = problem.sampler.partition(":")[2]
+    where = f"{problem.label}: sampler {problem.sampler}"
+    try:
+        table = np.genfromtxt(path, delimiter=",", names=True, dtype=float, ndmin=1)
+    except OSError as error:
+        raise ValueError(f"{where}: cannot read the table ({error})") from None
+    except ValueError as error:
+        raise ValueError(f"{where}: not a CSV table of numbers with a header ({error})") from None
+    names = table.dtype.names or ()
+    missing = [f for f in problem.input_names if f not in names]
+    if missing:
+        raise ValueError(f"{where}: no column for input(s) {missing}; its header has {list(names)}")
+    if start + n > len(table):
+        raise ValueError(
+            f"{where}: samples {start}..{start + n - 1} asked for, but the table has "
+            f"{len(table)} rows"
+        )
+    out = {
+        name: np.asarray(table[name][start : start + n], dtype=float)
+        for name in problem.input_names
+    }
+    for name, values in out.items():
+        if not np.isfinite(values).all():
+            bad = start + int(np.argmax(~np.isfinite(values)))
+            raise ValueError(f"{where}: column {name!r} is not a finite number in sample {bad}")
+    return out
+
+
 def draw_with(
     problem: GridProblem, rngs: Sequence[np.random.Generator], resolution: int, start: int
 ) -> dict[str, np.ndarray]:
