@@ -287,6 +287,33 @@ class Problem:
             "cannot serve it"
         )
 
+    def error_indicator(
+        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], **options: Any
+    ) -> np.ndarray:
+        """Cheap estimate of each predicted output's relative L2 error, with no reference solve.
+
+        ``inputs`` and the predicted ``outputs`` are batches (sample axis first) on one grid;
+        returns ``[n]`` estimates. Raises ``NotImplementedError`` if the problem has none
+        (the default); problems that have one describe it in ``<pde>/indicator.py``.
+        """
+        raise NotImplementedError(
+            f"problem {self.title!r} has no a-posteriori error indicator; give pdeml.guard "
+            "your own: indicator=f with f(inputs, outputs) -> one estimate per sample"
+        )
+
+    def warm_start(
+        self, inputs: Mapping[str, Any], initial: Mapping[str, Any] | None = None, **options: Any
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The reference solve started from ``initial`` outputs: ``(outputs, iterations)``.
+
+        ``initial=None`` starts cold; ``options`` are the reference solver's. Raises
+        ``NotImplementedError`` if the reference solver is not iterative (the default).
+        """
+        raise NotImplementedError(
+            f"problem {self.title!r}: its reference solver has no iteration to warm-start; "
+            "use fallback='solve' or 'flag'"
+        )
+
     # -- derived behaviour shared by all problems --------------------------------------
     @property
     def resolution(self) -> int:  # pragma: no cover - every problem defines the field
@@ -357,7 +384,10 @@ class Problem:
 
     def infer_resolution(self, inputs: Mapping[str, np.ndarray]) -> int:
         """Resolution of a batch of inputs, read from the length of its first spatial axis."""
-        name = self.input_names[0]
+        return self.grid_length(self.input_names[0], inputs)
+
+    def grid_length(self, name: str, inputs: Mapping[str, np.ndarray]) -> int:
+        """Points along the first spatial axis of input ``name`` in a batch of ``inputs``."""
         if name not in inputs:
             raise ValueError(f"inputs: missing field {name!r}; expected {list(self.input_names)}")
         array = np.asarray(inputs[name])

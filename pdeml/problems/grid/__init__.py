@@ -299,17 +299,7 @@ class GridProblem(Problem):
         on_grid = [f for f in self.input_names if f not in self.scalar_fields]
         if not on_grid:
             return self.solver_resolution
-        name = on_grid[0]
-        if name not in inputs:
-            raise ValueError(f"inputs: missing field {name!r}; expected {list(self.input_names)}")
-        array = np.asarray(inputs[name])
-        axis = 1 + self.field_dims(name).index(self.dims[0])
-        if array.ndim <= axis:
-            raise ValueError(
-                f"inputs[{name!r}]: expected {1 + len(self.field_dims(name))} axes, "
-                f"got shape {array.shape}"
-            )
-        return int(array.shape[axis])
+        return self.grid_length(on_grid[0], inputs)
 
     def spatial_dims(self) -> tuple[str, ...]:
         return tuple(self.dims)
