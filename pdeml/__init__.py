@@ -17,6 +17,8 @@ Public names:
 - ``make_surrogate``, ``load_surrogate``, ``available_surrogates``: surrogates (loaded on
   first use: they import torch).
 - ``validate``: run a validation suite and write its report (loaded on first use).
+- ``guard``: a surrogate checked per query by an a-posteriori error estimate, with a
+  fallback to the reference solver (loaded on first use).
 - ``__version__``.
 """
 
@@ -35,6 +37,7 @@ _LAZY = {
     "load_surrogate": "pdeml.surrogates.base",
     "make_surrogate": "pdeml.surrogates.base",
     "validate": "pdeml.validation.runner",
+    "guard": "pdeml.guarded",
 }
 
 
@@ -63,6 +66,7 @@ __all__ = [
     "available_surrogates",
     "from_arrays",
     "generate",
+    "guard",
     "load_problem",
     "load_surrogate",
     "make_surrogate",

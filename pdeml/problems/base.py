@@ -287,31 +287,23 @@ class Problem:
             "cannot serve it"
         )
 
-    def error_indicator(
-        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], **options: Any
-    ) -> np.ndarray:
-        """Cheap estimate of each predicted output's relative L2 error, with no reference solve.
+    def error_indicator(self, inputs: Any, outputs: Any, **options: Any) -> np.ndarray:
+        """``[n]`` estimated relative L2 errors of predicted ``outputs``, no reference solve.
 
-        ``inputs`` and the predicted ``outputs`` are batches (sample axis first) on one grid;
-        returns ``[n]`` estimates. Raises ``NotImplementedError`` if the problem has none
-        (the default); problems that have one describe it in ``<pde>/indicator.py``.
+        ``NotImplementedError`` if the problem has none (the default); see ``<pde>/indicator.py``.
         """
         raise NotImplementedError(
             f"problem {self.title!r} has no a-posteriori error indicator; give pdeml.guard "
             "your own: indicator=f with f(inputs, outputs) -> one estimate per sample"
         )
 
-    def warm_start(
-        self, inputs: Mapping[str, Any], initial: Mapping[str, Any] | None = None, **options: Any
-    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """The reference solve started from ``initial`` outputs: ``(outputs, iterations)``.
+    def warm_start(self, inputs: Any, initial: Any = None, **options: Any) -> tuple[dict, Any]:
+        """The reference solve from ``initial`` outputs (None: cold): ``(outputs, iterations)``.
 
-        ``initial=None`` starts cold; ``options`` are the reference solver's. Raises
-        ``NotImplementedError`` if the reference solver is not iterative (the default).
+        ``options``: the reference solver's. ``NotImplementedError`` if it has no iteration.
         """
         raise NotImplementedError(
-            f"problem {self.title!r}: its reference solver has no iteration to warm-start; "
-            "use fallback='solve' or 'flag'"
+            f"problem {self.title!r}: its reference solver has no iteration to warm-start"
         )
 
     # -- derived behaviour shared by all problems --------------------------------------

@@ -9,7 +9,11 @@ second-order 5-point stencil with the coefficient averaged onto cell faces,
 
 for the interior nodes ``P``, the boundary values being zero. It is the scheme of the FNO
 paper's data generator (arithmetic face average), and it is second order for a smooth
-coefficient with either face average (see ``tests/solvers/test_darcy_solver.py``).
+coefficient with either face average (see ``tests/solvers/test_darcy_solver.py``). Across
+the jumps of a two-phase medium both converge at first order, and the harmonic average,
+exact for layers across the flow, has half the error at the same cost
+(``validation/reports/darcy_face_averaging.md``). :func:`darcy_fd_residual` evaluates the
+scheme's residual for any field, a prediction for example.
 
 The matrix is symmetric positive definite; it is assembled in numba straight into CSR
 arrays and solved by a sparse direct factorisation or by conjugate gradients with an
@@ -52,7 +56,7 @@ def _face(left: float, right: float, harmonic: bool) -> float:
 
 
 @numba.njit(cache=True)
-def _assemble_csr(a: np.ndarray, harmonic: bool):
+def _assemble_csr(a: np.ndarray, harmonic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR arrays of the h²-scaled operator on the interior nodes, row-major in (x, y).
 
     Columns come out sorted within each row (west, south, centre, north, east), which is
@@ -144,7 +148,9 @@ def _matrix(a: np.ndarray, face_average: str) -> scipy.sparse.csr_matrix:
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=(size, size))
 
 
-def _solve_linear(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, method: str, rtol: float):
+def _solve_linear(
+    matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, method: str, rtol: float
+) -> np.ndarray:
     if method == "auto":
         interior = round(matrix.shape[0] ** 0.5)
         method = "amg" if interior + 2 >= AMG_FROM_POINTS else "direct"
@@ -165,6 +171,59 @@ def _solve_linear(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, method: str,
             f"AMG-preconditioned CG did not reach rtol={rtol:g} in {_AMG_MAXITER} iterations"
         )
     return solution
+
+
+def darcy_fd_residual(
+    a: np.ndarray, u: np.ndarray, f: np.ndarray | float = 1.0, face_average: str = "arithmetic"
+) -> np.ndarray:
+    """Residual ``f − (1/h²) Σ_faces a_face (u_P − u_neighbour)`` of the 5-point scheme.
+
+    The same scheme as :func:`solve_darcy`, evaluated for any ``u`` on all nodes, its
+    boundary values included (they need not be zero): the residual of a prediction, or of
+    a field with other Dirichlet data.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Coefficient at all nodes, shape ``(..., N, N)`` (a leading batch axis is allowed);
+        positive and finite.
+    u : numpy.ndarray
+        Values at all nodes, the same shape as ``a``.
+    f : float or numpy.ndarray
+        Source: a constant, or values that broadcast against ``u``.
+    face_average : {"arithmetic", "harmonic"}
+        Face coefficient from the two nodes it joins, as in :func:`solve_darcy`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The residual at the interior nodes, shape ``(..., N − 2, N − 2)``; zero for the
+        solution of :func:`solve_darcy` up to the linear solver's tolerance.
+    """
+    check_choice("face_average", face_average, FACE_AVERAGES)
+    a = np.asarray(a, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    if a.shape != u.shape or a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] < 3:
+        raise ValueError(
+            f"a and u must have the same shape (..., N, N) with N >= 3, got {a.shape} and {u.shape}"
+        )
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(u))) or np.any(a <= 0.0):
+        raise ValueError("a must be finite and positive and u finite")
+    f = np.broadcast_to(np.asarray(f, dtype=np.float64), u.shape)[..., 1:-1, 1:-1]
+    h = 1.0 / (a.shape[-1] - 1)
+    harmonic = face_average == "harmonic"
+    # a_face (u_neighbour − u_P) on the faces normal to x (axis −2) and to y (axis −1).
+    ax = _face_values(a[..., 1:, :], a[..., :-1, :], harmonic) * np.diff(u, axis=-2)
+    ay = _face_values(a[..., :, 1:], a[..., :, :-1], harmonic) * np.diff(u, axis=-1)
+    divergence = np.diff(ax[..., 1:-1], axis=-2) + np.diff(ay[..., 1:-1, :], axis=-1)
+    return f + divergence / (h * h)
+
+
+def _face_values(left: np.ndarray, right: np.ndarray, harmonic: bool) -> np.ndarray:
+    """The vectorised :func:`_face`."""
+    if harmonic:
+        return 2.0 * left * right / (left + right)
+    return 0.5 * (left + right)
 
 
 def solve_darcy(

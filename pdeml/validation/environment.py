@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pdeml._version import __version__
+from pdeml.validation.timing import load_average
 
 
 def _git(*args: str) -> str:
@@ -25,7 +26,11 @@ def _git(*args: str) -> str:
 
 
 def environment() -> dict[str, Any]:
-    """pdeml version, commit, machine and device, for the report."""
+    """pdeml version, commit, machine, device, date and load average, for the report.
+
+    ``load_average`` is ``os.getloadavg()`` now (1, 5 and 15 minutes), ``None`` where the
+    platform has none.
+    """
     import torch
 
     try:
@@ -53,4 +58,6 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        # Timings swung 4x with the machine's load on one commit: say what the load was.
+        "load_average": load_average(),
     }

@@ -114,6 +114,10 @@ figcaption { font-size: .88rem; color: #59636e; margin-top: .3rem; }
 """
 
 
+#: Cells of a table's status column that are coloured: green for good, red for bad.
+_STATUS_CLASS = {"ok": "ok", "failed": "failed", "met": "ok", "MISSED": "failed"}
+
+
 def render_html(blocks: Sequence[Block], title: str) -> str:
     e = html.escape
     out = [
@@ -142,8 +146,8 @@ def render_html(blocks: Sequence[Block], title: str) -> str:
                 cells = []
                 for i, (cell, numeric) in enumerate(zip(row, block.numeric)):
                     cls = "num" if numeric else ""
-                    if i == block.status_column and cell in ("ok", "failed"):
-                        cls = cell
+                    if i == block.status_column and cell in _STATUS_CLASS:
+                        cls = _STATUS_CLASS[cell]
                     attr = f' class="{cls}"' if cls else ""
                     cells.append(f"<td{attr}>{e(cell)}</td>")
                 shade = ["alt"] if groups[r] % 2 else []

@@ -4,6 +4,8 @@
 ``entries/<id>.json`` / ``entries/<id>.npz``), draws the figures into ``figures/`` and
 writes ``report.md`` and ``report.html``. The page is built once as a list of blocks
 (headings, paragraphs, tables, figures) and rendered twice, so both files say the same.
+It opens with the answer (:mod:`pdeml.validation.report_summary`: one table across all
+problems and a verdict per surrogate); the details per problem and the environment follow.
 Failed entries and suites without surrogates still give a report. This module reads the
 run and assembles the page; its wording is :mod:`pdeml.validation.report_text`, its figures
 :mod:`pdeml.validation.report_figures`, and :mod:`pdeml.validation.render` writes the files.
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from pdeml.validation.ladder import ladder_words
 from pdeml.validation.render import (
     Heading,
     Items,
@@ -31,16 +34,22 @@ from pdeml.validation.render import (
     write_atomic,
 )
 from pdeml.validation.report_figures import ReportBuilder, problem_figures
+from pdeml.validation.report_summary import mean_l2, metric_value, queries_cell, summary_blocks
 from pdeml.validation.report_text import (
+    BREAK_EVEN_HELP,
     ENVIRONMENT_LABELS,
     METRIC_HELP,
     METRIC_LABELS,
     SPEEDUP_HELP,
+    TIMING_HELP,
     _bound,
     _count,
     _goal_cell,
     _ms,
+    environment_value,
     format_number,
+    spread_cell,
+    threads_text,
 )
 
 __all__ = ["format_number", "write_report"]
@@ -67,25 +76,6 @@ def _output_fields(problem: Any, entries: Sequence[Mapping[str, Any]]) -> list[s
     seen: list[str] = list(problem.output_names) if problem is not None else []
     found = [f for e in entries for m in (e.get("metrics") or {}).values() for f in m]
     return [f for f in seen if f in found] + sorted(set(found) - set(seen))
-
-
-def _metric(entry: Mapping[str, Any], metric: str, field: str, stat: str = "mean") -> Any:
-    """A scalar summary of a metric, or ``None`` (missing, or per time step)."""
-    by_field = ((entry.get("metrics") or {}).get(metric) or {}).get(field) or {}
-    if not isinstance(by_field, Mapping):
-        return None
-    value = by_field.get(stat)
-    if value is None and stat in by_field:
-        return math.nan  # the runner writes a NaN as null (strict JSON): shown as "n/a"
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _mean_l2(entry: Mapping[str, Any]) -> float | None:
-    """Mean relative L2 over the output fields, as the speed-up is computed."""
-    fields = (entry.get("metrics") or {}).get("relative_l2") or {}
-    values = [_metric(entry, "relative_l2", f) for f in fields]
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return float(np.mean(values)) if values else None
 
 
 # -- the report --------------------------------------------------------------------------
@@ -120,12 +110,14 @@ def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[Ta
     others = [m for m in METRIC_LABELS if m != "relative_l2"]
     others += sorted(set(present) - set(METRIC_LABELS))
     others = [
-        m for m in others if any(_metric(e, m, f) is not None for e in entries for f in fields)
+        m for m in others if any(metric_value(e, m, f) is not None for e in entries for f in fields)
     ]
     headers = ["Entry", "Method", "Status", "Field", "rel. L2 (mean ± std)"]
     headers += [f"{METRIC_LABELS.get(m, m)} (mean)" for m in others]
-    headers += ["Time / sample (ms)", "Device", "Training (s)", "Parameters", "Speed-up", "Goal"]
-    numeric = [False] * 4 + [True] * (1 + len(others)) + [True, False, True, True, True, False]
+    headers += ["Time / sample (ms)", "min–max (ms)", "Device", "Training (s)", "Parameters"]
+    headers += ["Speed-up", "Break-even (queries)", "Goal"]
+    numeric = [False] * 4 + [True] * (1 + len(others))
+    numeric += [True, True, False, True, True, True, True, False]
     rows, notes, groups = [], [], []
     for group, entry in enumerate(entries):
         method = str(entry.get("surrogate", ""))
@@ -139,21 +131,23 @@ def _summary_table(entries: list[dict[str, Any]], fields: list[str]) -> tuple[Ta
             cell += f" [{len(notes)}]"
         tail = [
             _ms(entry.get("time_per_sample")),
+            spread_cell(entry.get("time_per_sample_spread")),
             str(entry.get("device") or "—"),
             format_number(entry.get("train_seconds")),
             _count(entry.get("parameters")),
             cell,
+            "—" if entry.get("kind") == "reference" else queries_cell(entry.get("break_even")),
             _goal_cell(entry.get("goals") or {}),
         ]
         own = [f for f in fields if any(f in m for m in (entry.get("metrics") or {}).values())]
         for i, field in enumerate(own or ["—"]):
-            mean = _metric(entry, "relative_l2", field)
-            std = _metric(entry, "relative_l2", field, "std")
+            mean = metric_value(entry, "relative_l2", field)
+            std = metric_value(entry, "relative_l2", field, "std")
             l2 = format_number(mean)
             if mean is not None and std is not None and math.isfinite(std):
                 l2 += f" ± {format_number(std, 3)}"
             head = [str(entry.get("id")), method, str(entry.get("status", "?"))]
-            metrics = [format_number(_metric(entry, m, field)) for m in others]
+            metrics = [format_number(metric_value(entry, m, field)) for m in others]
             rows.append(
                 (head if i == 0 else [""] * 3)
                 + [field, l2, *metrics]
@@ -200,32 +194,56 @@ def _problem_section(
         if entry.get("kind") == "reference" and entry.get("ladder"):
             ladders[str(entry.get("surrogate") or entry["id"])] = entry["ladder"]
             b.blocks.append(Heading(3, f"Reference ladder: {entry['id']}"))
-            b.blocks.append(
-                Para(
-                    f"{entry.get('surrogate', '?')} on {entry.get('device') or '?'}; error "
-                    "against a finer ground truth."
-                )
-            )
+            b.blocks.append(Para(ladder_words(entry)))
             rows = [
                 [
-                    str(s.get("resolution")),
+                    str(s.get("setting", s.get("resolution"))),
                     _ms(s.get("seconds_per_sample")),
-                    format_number(s.get("relative_l2")),
+                    _ms(s.get("seconds_per_sample_single")),
+                    "diverged" if s.get("failed") else format_number(s.get("relative_l2")),
                 ]
                 for s in entry["ladder"]
             ]
-            b.blocks.append(
-                Table(["Resolution", "Time / sample (ms)", "rel. L2"], rows, [True] * 3)
-            )
+            headers = ["Setting", "Time / sample, batched (ms)", "One sample per call (ms)"]
+            b.blocks.append(Table([*headers, "rel. L2"], rows, [False] + [True] * 3))
 
     ok = [e for e in entries if e.get("kind") != "reference" and e.get("status") == "ok"]
     points: dict[str, tuple[float, float]] = {}
     for e in ok:
-        seconds, l2 = e.get("time_per_sample"), _mean_l2(e)
+        seconds, l2 = e.get("time_per_sample"), mean_l2(e)
         if seconds is not None and l2 is not None:
             points[f"{e['id']} ({e.get('device') or '?'})"] = (seconds, l2)
     arrays = {str(e["id"]): _arrays(e) for e in ok}
     problem_figures(b, pid, problem, entries, ladders, points, arrays)
+
+
+def _problem_title(pid: str, spec: Mapping[str, Any]) -> str:
+    """The suite's id of a problem, with its name where that says more."""
+    problem = _problem(spec)
+    if problem is None or problem.title == pid:
+        return pid
+    return f"{pid} ({problem.title})"
+
+
+def _environment_section(
+    b: ReportBuilder, env: Mapping[str, Any], entries: list[dict[str, Any]]
+) -> None:
+    """Where the numbers were measured: the suite's environment and the thread pools that
+    the entries reported while they were timed."""
+    b.blocks.append(Heading(2, "Environment"))
+    known = list(ENVIRONMENT_LABELS)  # the load at start and at end side by side
+    keys = sorted(env, key=lambda k: known.index(k) if k in known else len(known))
+    rows = [[ENVIRONMENT_LABELS.get(k, str(k)), environment_value(k, env[k])] for k in keys]
+    seen = sorted(
+        {
+            threads_text(e["timing_threads"])
+            for e in entries
+            if isinstance(e.get("timing_threads"), Mapping)
+        }
+    )
+    if seen:
+        rows.append([ENVIRONMENT_LABELS["timing_threads"], "; ".join(seen)])
+    b.blocks.append(Table(["Item", "Value"], rows, [False, False]))
 
 
 def write_report(out_dir: str | os.PathLike[str]) -> dict[str, Path]:
@@ -271,28 +289,27 @@ def write_report(out_dir: str | os.PathLike[str]) -> dict[str, Path]:
             f"{len(entries) - n_sur} reference), {len(entries) - n_failed} ok, {n_failed} failed."
         )
     )
-    env = suite.get("environment") or {}
-    b.blocks.append(Heading(2, "Environment"))
-    rows = [[ENVIRONMENT_LABELS.get(k, str(k)), str(v)] for k, v in env.items()]
-    b.blocks.append(Table(["Item", "Value"], rows, [False, False]))
+    titles = {
+        pid: _problem_title(pid, spec) for pid, spec in problems.items() if isinstance(spec, dict)
+    }
+    order = {pid: i for i, pid in enumerate(problems)}  # the suite's order of problems
+    ranked = sorted(entries, key=lambda e: order.get(str(e.get("problem_id")), len(order)))
+    b.blocks.extend(summary_blocks(ranked, titles))
     b.blocks.append(Heading(2, "How to read this report"))
     present = {"relative_l2"} | {m for e in entries for m in e.get("metrics") or {}}
     b.blocks.append(
         Items([(METRIC_LABELS[m], METRIC_HELP[m]) for m in METRIC_HELP if m in present])
     )
     b.blocks.append(Para(SPEEDUP_HELP))
-    b.blocks.append(
-        Para(
-            "Time per sample is the wall-clock time to solve one input, in milliseconds; "
-            "training time is the surrogate's whole fit, in seconds."
-        )
-    )
+    b.blocks.append(Para(BREAK_EVEN_HELP))
+    b.blocks.append(Para(TIMING_HELP))
     if unreadable:
         b.blocks.append(Heading(2, "Unreadable entry files"))
         b.blocks.append(Items(unreadable))
     for pid, spec in problems.items():
         own = [e for e in entries if str(e.get("problem_id")) == pid]
         _problem_section(b, pid, spec, own)
+    _environment_section(b, suite.get("environment") or {}, entries)
 
     md_path, html_path = out / "report.md", out / "report.html"
     write_atomic(md_path, render_markdown(b.blocks).encode("utf-8"))

@@ -111,12 +111,14 @@ def problem_figures(
         devices = sorted({str(e.get("device") or "?") for e in entries if e.get("status") == "ok"})
         b.figure(
             f"{pid}-accuracy-cost",
-            f"Accuracy against cost for {pid}: the reference solver's ladder (labelled by "
-            "resolution, error against a finer ground truth) and each surrogate's mean relative "
+            f"Accuracy against cost for {pid}: the reference solver's ladder (the line joins "
+            "the settings no other beats on both counts, labelled by setting; dots: the "
+            "others; error against a finer ground truth) and each surrogate's mean relative "
             "L2 on the test set, averaged over its output fields as for the speed-up. Lower "
             f"left is better. Devices: {', '.join(devices)}.",
             lambda: plots.accuracy_cost(ladders, points, f"{pid}: accuracy against cost"),
         )
+    _break_even_figure(b, pid, ok)
     if errors:
         b.figure(
             f"{pid}-errors",
@@ -153,6 +155,40 @@ def problem_figures(
             _mesh_figures(b, eid, a, problem)
         else:
             _sample_figures(b, eid, a, problem)
+
+
+def _break_even_figure(b: ReportBuilder, pid: str, ok: list[dict[str, Any]]) -> None:
+    """Cost against number of queries, for the entries whose costs are all known."""
+    from pdeml.validation.breakeven import LESS_ACCURATE, BreakEven
+    from pdeml.validation.plots.breakeven import break_even_chart
+
+    curves = {}
+    for e in ok:
+        plain = BreakEven.from_record(e.get("break_even"))
+        if plain is None or plain.setup_seconds is None or plain.reference_seconds is None:
+            continue
+        if plain.reason == LESS_ACCURATE:  # no reference line at its accuracy to draw
+            continue
+        curve = {
+            "setup": plain.setup_seconds,
+            "surrogate": plain.surrogate_seconds,
+            "reference": plain.reference_seconds,
+            "queries": plain.queries,
+        }
+        guarded = BreakEven.from_record(e.get("guard_break_even"))
+        if guarded is not None:
+            curve |= {"guarded": guarded.surrogate_seconds, "guarded_queries": guarded.queries}
+        curves[str(e["id"])] = curve
+    if not curves:
+        return
+    b.figure(
+        f"{pid}-break-even",
+        f"Break-even for {pid}: total time to answer N queries. Solid: the surrogate, starting "
+        "at the cost of its training data and training; dashed, same colour: the reference "
+        "solver at that surrogate's accuracy; dotted: the guarded surrogate. A marker sits "
+        "where the surrogate becomes cheaper (the break-even count in the tables).",
+        lambda: break_even_chart(curves, f"{pid}: cost against number of queries"),
+    )
 
 
 def _is_mesh(arrays: Mapping[str, np.ndarray]) -> bool:

@@ -63,16 +63,43 @@ ENVIRONMENT_LABELS = {
     "python": "Python",
     "torch": "PyTorch",
     "date": "Date",
+    "load_average": "Load average (1, 5, 15 min)",
+    "load_start": "Load average at start (1, 5, 15 min)",
+    "load_end": "Load average at end (1, 5, 15 min)",
+    "threads": "Threads",
+    "timing_threads": "Thread pools while timing",
 }
 #: How the speed-up column is computed and read.
 SPEEDUP_HELP = (
-    "Speed-up at equal accuracy: the time per sample of the cheapest reference-solver setting "
-    "that is at least as accurate as the surrogate (from the reference ladder, whose error is "
-    "measured against a finer ground truth), divided by the surrogate's time per sample. "
-    "Times are measured on the devices named in the tables; a speed-up across different "
-    "devices compares the two setups, not the algorithms alone. “≥” marks a lower bound (no "
-    "setting on the ladder is as accurate as the surrogate; the ratio is to the most accurate "
-    "one), “≤” an upper bound (even the coarsest setting is as accurate; a cheaper one might be)."
+    "Speed-up at equal accuracy: the reference solver's time per sample at the surrogate's "
+    "error, divided by the surrogate's time per sample. The reference time is read off the "
+    "reference ladder (settings whose error is measured against a finer ground truth), "
+    "interpolated between the two settings whose errors bracket the surrogate's (log error "
+    "against log time). Times are measured on the devices named in the tables; a speed-up "
+    "across different devices compares the two setups, not the algorithms alone. “≥” marks a "
+    "lower bound (the surrogate is more accurate than every setting; the ratio is to the most "
+    "accurate one), “≤” an upper bound (it is less accurate than the cheapest setting; a "
+    "cheaper, coarser one might match); the notes under each table say which in words."
+)
+#: How the break-even count is computed and read.
+BREAK_EVEN_HELP = (
+    "Break-even (queries): the smallest number of queries N after which generating the "
+    "surrogate's training data (the reference solver's recorded time per sample when the "
+    "dataset was made, times the training samples; none for a physics-informed surrogate), "
+    "training it and answering N queries costs less time than answering the N queries with "
+    "the reference solver at equal accuracy (the time behind the speed-up). ∞: never, because "
+    "the surrogate is slower per query, or less accurate than every reference setting. “—”: "
+    "unknown (e.g. a surrogate loaded from a finished run, whose training time was not "
+    "measured here). “≤” / “≥”: a bound, where the speed-up is one. “guarded” is the same "
+    "count with the guarded time per query."
+)
+#: How the times are taken.
+TIMING_HELP = (
+    "Time per sample is the wall-clock time of the surrogate's batched call on the whole test "
+    "set, divided by the test samples, in milliseconds: the median of several repeated calls "
+    "(after a warm-up call), with the fastest and slowest repeat beside it; a wide spread "
+    "means the machine was busy (see the load average and threads in the environment table). "
+    "Training time is the surrogate's whole fit, in seconds."
 )
 
 
@@ -142,3 +169,32 @@ def _goal_cell(goals: Mapping[str, Any]) -> str:
             rule = f"{label} < {high}" + (f" ({value})" if goal.get("field") else "")
         parts.append(f"{verdict}: {rule}")
     return "; ".join(parts)
+
+
+def environment_value(key: str, value: Any) -> str:
+    """One value of the environment table as text: load averages as ``"0.52, 0.61, 0.70"``,
+    ``None`` as ``"—"``."""
+    if value is None:
+        return "—"
+    if key.startswith("load") and isinstance(value, (list, tuple)):
+        return ", ".join(format_number(v, 3) for v in value)
+    return str(value)
+
+
+def spread_cell(spread: Any) -> str:
+    """``"2.10–2.40 (5 runs)"`` in milliseconds from an entry's ``time_per_sample_spread``."""
+    if not isinstance(spread, Mapping) or spread.get("min") is None:
+        return "—"
+    runs = spread.get("repeats")
+    low, high = _ms(spread.get("min")), _ms(spread.get("max"))
+    return f"{low}–{high} ({runs} run{'s' if runs != 1 else ''})"
+
+
+def threads_text(settings: Mapping[str, Any]) -> str:
+    """``"torch 1, numba 1, BLAS 1, OMP_NUM_THREADS=1"`` from :func:`~pdeml.validation.timing.
+    thread_settings`."""
+    names = {"torch": "torch", "numba": "numba", "blas": "BLAS"}
+    parts = [f"{label} {settings[k]}" for k, label in names.items() if settings.get(k) is not None]
+    if settings.get("OMP_NUM_THREADS") is not None:
+        parts.append(f"OMP_NUM_THREADS={settings['OMP_NUM_THREADS']}")
+    return ", ".join(parts) or "—"

@@ -23,6 +23,7 @@ import numpy as np
 from pdeml._json import write_json
 from pdeml._threads import idle_cores, threads_per_worker
 from pdeml._version import __version__
+from pdeml.validation.breakeven import entry_break_even
 from pdeml.validation.cluster import (
     INTERRUPTED,
     check_scheduler,
@@ -36,6 +37,7 @@ from pdeml.validation.environment import environment
 from pdeml.validation.records import ENTRIES, number, spec_fingerprint
 from pdeml.validation.speedup import speedup_at_equal_accuracy
 from pdeml.validation.suite import Suite, load_suite
+from pdeml.validation.timing import load_average
 
 
 # -- the whole suite ------------------------------------------------------------------------
@@ -58,11 +60,7 @@ def _specs(suite: Suite, out: Path, paths: dict[str, Path]) -> list[dict[str, An
                     **base,
                     "id": f"{case.id}__reference",
                     "kind": "reference",
-                    "ladder": {
-                        "resolutions": list(case.reference.resolutions),
-                        "truth_resolution": case.reference.truth_resolution,
-                        "samples": case.reference.samples,
-                    },
+                    "ladder": case.reference.spec(),
                 }
             )
         for s in suite.surrogates:
@@ -80,6 +78,8 @@ def _specs(suite: Suite, out: Path, paths: dict[str, Path]) -> list[dict[str, An
                             "training": dict(s.training),
                             "run": s.run,
                             "goal": dict(s.goal),
+                            # Only when set: other entries keep their fingerprints.
+                            **({"guard": dict(s.guard)} if s.guard else {}),
                         },
                     }
                 )
@@ -177,7 +177,7 @@ def _validate(
         (out / ENTRIES).mkdir(parents=True, exist_ok=True)
         if workers is None:
             workers = max(1, cores // 2)
-        paths = {}
+        paths, solve_seconds = {}, {}
         for case in suite.problems:
             path = dataset_path(suite, case)
             if not path.exists():
@@ -189,13 +189,23 @@ def _validate(
                     raise ValueError(
                         f"{path}: holds {len(ds)} samples, expected {case.n_train + case.n_test}"
                     )
+                # What one training sample cost the reference solver (break-even accounting).
+                solve_seconds[case.id] = ds.attrs.get("solve_seconds_per_sample")
             paths[case.id] = path
+        env = environment()
+        env["load_start"] = env.pop("load_average", None)
+        env["threads"] = (
+            f"{workers} local worker process(es), torch, numba and BLAS capped at "
+            f"{threads_per_worker(workers, cores)} thread(s) each"
+            if scheduler is None
+            else f"set by the workers of the scheduler at {scheduler}"
+        )
         write_json(
             out / "suite.json",
             {
                 "name": suite.name,
                 "description": suite.description,
-                "environment": environment(),
+                "environment": env,
                 "metrics": list(suite.metrics),
                 "problems": {
                     c.id: {
@@ -203,6 +213,7 @@ def _validate(
                         "n_train": c.n_train,
                         "n_test": c.n_test,
                         "dataset": str(paths[c.id]),
+                        "data_seconds_per_sample": solve_seconds[c.id],
                     }
                     for c in suite.problems
                 },
@@ -217,13 +228,68 @@ def _validate(
             close_quietly(client, None)
         raise
     execute(specs, workers, progress, client)
+    _record_load_at_end(out)
     results = assemble(out)
     written = write_report(out)
     return {"results": results, "report_md": written["markdown"], "report_html": written["html"]}
 
 
+def _record_load_at_end(out: Path) -> None:
+    """Add the load average after the entries ran to ``suite.json``'s environment."""
+    path = out / "suite.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # the report says what is missing
+        return
+    if isinstance(data, dict) and isinstance(data.get("environment"), dict):
+        data["environment"]["load_end"] = load_average()
+        write_json(path, data)
+
+
+def _data_seconds(out: Path, records: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Per problem, the reference solver's time per training sample: the dataset's own
+    (``suite.json``), else the reference ladder's time at the data's setting."""
+    try:
+        suite = json.loads((out / "suite.json").read_text(encoding="utf-8"))
+        problems = suite.get("problems") or {}
+    except (OSError, ValueError, AttributeError):
+        problems = {}
+    seconds: dict[str, float | None] = {}
+    for r in records:
+        if r["kind"] == "reference" and r["status"] == "ok":
+            seconds[r["problem_id"]] = r.get("time_per_sample")
+    for pid, spec in problems.items():
+        value = number((spec or {}).get("data_seconds_per_sample"))
+        if np.isfinite(value) and value > 0:
+            seconds[pid] = value
+    return seconds
+
+
+def _account(record: dict[str, Any], data_seconds: float | None) -> None:
+    """Break-even counts (plain and guarded) and the guarded speed-up of one entry."""
+    record["break_even"] = entry_break_even(record, data_seconds).to_record()
+    guard = record.get("guard")
+    if not isinstance(guard, dict):
+        return
+    guarded = number(guard.get("time_per_sample"))
+    reference = number(record.get("speedup")) * number(record.get("time_per_sample"))
+    ratio = reference / guarded if np.isfinite(reference) and guarded > 0 else None
+    record["guard_speedup"] = ratio
+    record["guard_speedup_note"] = record.get("speedup_note", "") if ratio is not None else ""
+    record["guard_break_even"] = entry_break_even(record, data_seconds, guarded=True).to_record()
+
+
+def _queries(record: Any) -> float:
+    """A break-even record's count as a float: ``inf`` for never, ``nan`` for unknown."""
+    if not isinstance(record, dict):
+        return float("nan")
+    value = number(record.get("queries"))
+    return float("inf") if not np.isfinite(value) and record.get("infinite") else value
+
+
 def assemble(out: str | Path) -> Path:
-    """Fill in speed-ups and write ``results.nc``: one row per entry and metric."""
+    """Fill in speed-ups and break-even counts and write ``results.nc``: one row per entry
+    and metric."""
     import xarray as xr
 
     out = Path(out)
@@ -240,6 +306,7 @@ def assemble(out: str | Path) -> Path:
         for r in records
         if r["kind"] == "reference" and r["status"] == "ok"
     }
+    data_seconds = _data_seconds(out, records)
     for record in records:
         if record["kind"] != "surrogate" or record["status"] != "ok":
             continue
@@ -247,9 +314,10 @@ def assemble(out: str | Path) -> Path:
         means = [number(v.get("mean")) for v in l2.values()]  # null: a NaN written as JSON
         error = float(np.mean(means)) if means else float("nan")
         ratio, note = speedup_at_equal_accuracy(
-            error, record.get("time_per_sample"), ladders.get(record["problem_id"], [])
+            error, record.get("time_per_sample"), ladders.get(record["problem_id"], []), list(l2)
         )
         record["speedup"], record["speedup_note"] = ratio, note
+        _account(record, data_seconds.get(record["problem_id"]))
         write_json(out / ENTRIES / f"{record['id']}.json", record)
 
     rows = [
@@ -269,6 +337,7 @@ def assemble(out: str | Path) -> Path:
             "train_seconds": ("entry", [number(r.get("train_seconds")) for r in records]),
             "parameters": ("entry", [number(r.get("parameters")) for r in records]),
             "speedup": ("entry", [number(r.get("speedup")) for r in records]),
+            "break_even_queries": ("entry", [_queries(r.get("break_even")) for r in records]),
             "row_entry": ("row", [row[0] for row in rows]),
             "row_metric": ("row", [row[1] for row in rows]),
             "row_field": ("row", [row[2] for row in rows]),

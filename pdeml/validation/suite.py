@@ -15,7 +15,9 @@ A suite is a TOML file::
     n_train = 100
     n_test = 20
     seed = 0
-    reference = { resolutions = [29, 85], truth_resolution = 169, samples = 4 }
+    reference = { resolutions = [8, 15, 29, 85], truth_resolution = 169, samples = 4 }
+    # a coarser grid than the stored one is interpolated onto it; where the problem has a
+    # time step: dt = [...] (each grid at each step) and truth_dt (pdeml.validation.ladder_spec)
 
     [[surrogates]]
     id = "fno"
@@ -37,6 +39,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pdeml.validation.ladder_spec import ReferenceLadder, check_ladder, parse_ladder
+from pdeml.validation.suite_keys import array as _array
+from pdeml.validation.suite_keys import count as _count
+from pdeml.validation.suite_keys import known as _known
+from pdeml.validation.suite_keys import table as _table
+
 if TYPE_CHECKING:
     from pdeml.problems.base import Problem
 
@@ -50,19 +58,6 @@ DEFAULT_METRICS = ("relative_l2", "relative_h1", "nrmse", "max_error")
 MAX_SAMPLES = 10**7
 #: Largest suite file read: suites are a few kB; a bigger file is the wrong file.
 MAX_SUITE_BYTES = 2**20
-
-
-@dataclasses.dataclass(frozen=True)
-class ReferenceLadder:
-    """The reference solver's accuracy-against-cost curve for one problem.
-
-    ``resolutions``: solver grids to time and measure; ``truth_resolution``: the much finer
-    run taken as ground truth; ``samples``: how many test samples to use.
-    """
-
-    resolutions: tuple[int, ...]
-    truth_resolution: int
-    samples: int = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +93,8 @@ class SurrogateCase:
     #: Accuracy goals: metric name -> upper bound on its mean (over samples and fields), or
     #: ``[low, high]``, or a table of such bounds per output field.
     goal: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Guarded inference (:mod:`pdeml.validation.guarded`): ``{tol, fallback, ...}`` or None.
+    guard: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,13 +155,6 @@ def _bound(bound: Any, where: str) -> float | list[float]:
     return float(bound)
 
 
-def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where}: {key} must be a table, got {type(value).__name__}")
-    return dict(value)
-
-
 def _text(data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
     value = data.get(key, default)
     if not isinstance(value, str):
@@ -188,37 +178,13 @@ def _id(data: Mapping[str, Any], key: str, where: str, default: str | None = Non
     return value
 
 
-def _array(data: Mapping[str, Any], key: str, where: str, tables: bool = False) -> list[Any]:
-    value = data.get(key, [])
-    if not isinstance(value, list) or (tables and not all(isinstance(v, Mapping) for v in value)):
-        kind = "an array of tables ([[" + key + "]])" if tables else "an array"
-        raise ValueError(f"{where}: {key} must be {kind}, got {value!r}")
-    return value
-
-
-#: Most grid points of one reference-ladder solve (a 4096 x 4096 grid): beyond it a solve
-#: takes hours on the machines this runs on, which looks like a hang.
-MAX_LADDER_POINTS = 2**24
-
-
-def _count(value: Any, where: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{where} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _known(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(allowed)}")
-
-
 def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
     """Check a suite mapping (as read from TOML) and build a :class:`Suite`.
 
     Every mistake raises ``ValueError`` naming the entry and the key.
     """
     from pdeml.surrogates.base import surrogate_class
+    from pdeml.validation.guarded import check_guard
     from pdeml.validation.metrics import METRICS
 
     if not isinstance(data, Mapping):
@@ -251,27 +217,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
         )
         if "id" not in raw or "preset" not in raw:
             raise ValueError(f"{where}: needs 'id' and 'preset'")
-        ladder = None
-        if "reference" in raw:
-            ref = _table(raw, "reference", where)
-            _known(ref, {"resolutions", "truth_resolution", "samples"}, f"{where}.reference")
-            if "resolutions" not in ref or "truth_resolution" not in ref:
-                raise ValueError(f"{where}.reference: needs 'resolutions' and 'truth_resolution'")
-            listed = _array(ref, "resolutions", f"{where}.reference")
-            if not listed:
-                raise ValueError(f"{where}.reference.resolutions: expected at least one grid")
-            resolutions = tuple(_count(r, f"{where}.reference.resolutions", 2) for r in listed)
-            truth = _count(ref["truth_resolution"], f"{where}.reference.truth_resolution", 2)
-            # A single grid equal to the truth only times the solver (its error is 0): the
-            # ladder of a problem with one grid, such as Lorenz96 (no grid to refine).
-            if truth < max(resolutions) or (truth == max(resolutions) and len(resolutions) > 1):
-                raise ValueError(
-                    f"{where}.reference: truth_resolution ({truth}) must be finer "
-                    f"than every resolution {list(resolutions)}"
-                )
-            ladder = ReferenceLadder(
-                resolutions, truth, _count(ref.get("samples", 4), f"{where}.reference.samples")
-            )
+        ladder = parse_ladder(raw, where) if "reference" in raw else None
         case = ProblemCase(
             id=_id(raw, "id", where),
             preset=_text(raw, "preset", where),
@@ -295,7 +241,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
             message = error.args[0] if isinstance(error, KeyError) and error.args else error
             raise ValueError(f"{where} ({case.id}): {message}") from None
         if ladder is not None:
-            _check_ladder(problem, ladder, f"{where}.reference")
+            check_ladder(problem, ladder, f"{where}.reference")
         problems.append(case)
     if not problems:
         raise ValueError(
@@ -307,7 +253,11 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
     surrogates = []
     for i, raw in enumerate(_array(data, "surrogates", source, tables=True)):
         where = f"{source}: surrogates[{i}]"
-        _known(raw, {"id", "problem", "name", "hyperparameters", "training", "run", "goal"}, where)
+        _known(
+            raw,
+            {"id", "problem", "name", "hyperparameters", "training", "run", "goal", "guard"},
+            where,
+        )
         if "problem" not in raw or "name" not in raw:
             raise ValueError(f"{where}: needs 'problem' and 'name'")
         problem_id = _text(raw, "problem", where)
@@ -333,6 +283,7 @@ def parse_suite(data: Mapping[str, Any], source: str = "suite") -> Suite:
                 training=training,
                 run=run,
                 goal=_goal(_table(raw, "goal", where), metrics, where),
+                guard=check_guard(raw["guard"], f"{where}.guard") if "guard" in raw else None,
             )
         )
     keys = [(s.problem, s.id) for s in surrogates]
@@ -377,53 +328,6 @@ def _check_settings(
                 f"{where}.{table}: unknown key {key!r} for {kind.name!r}; expected some of "
                 f"{sorted(accepted[table])}"
             )
-
-
-def _check_ladder(problem: Any, ladder: ReferenceLadder, where: str) -> None:
-    """Refuse ladder grids whose solves could not fit in memory or would take hours."""
-    from pdeml._checks import check_memory
-
-    dims = len(problem.spatial_dims())
-    for resolution in (*ladder.resolutions, ladder.truth_resolution):
-        if resolution**dims > MAX_LADDER_POINTS:
-            raise ValueError(
-                f"{where}: a grid of {resolution} points per side ({dims}-D) has "
-                f"{resolution**dims:,} points, more than {MAX_LADDER_POINTS:,}; use coarser "
-                "resolutions"
-            )
-        nbytes = getattr(problem, "sample_nbytes", lambda _: 0.0)(resolution)
-        try:
-            check_memory(
-                problem.name,
-                f"{ladder.samples} samples at resolution {resolution}",
-                2 * ladder.samples * nbytes,  # the ladder holds the truth beside each solve
-                "reduce reference.samples or the resolutions",
-            )
-        except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
-        _check_strides_to_stored(problem, resolution, where)
-
-
-def _check_strides_to_stored(problem: Any, resolution: int, where: str) -> None:
-    """Each ladder grid is scored on the stored grid, so striding must reach it."""
-    import dataclasses
-
-    fields = {f.name for f in dataclasses.fields(problem)}
-    if not {"resolution", "solver_resolution"} <= fields:
-        return  # a problem with one grid (Lorenz96) or a mesh: nothing is strided
-    stored = problem.resolution
-    try:
-        problem.restriction_stride(resolution, stored)
-    except ValueError:
-        rule = (
-            "(resolution - 1) a multiple of (stored - 1)"
-            if problem.grid_includes_right_end()
-            else "a multiple of the stored resolution"
-        )
-        raise ValueError(
-            f"{where}: resolution {resolution} cannot be compared on the stored grid of "
-            f"{stored} points (errors are measured there, by striding); expected {rule}"
-        ) from None
 
 
 def load_suite(source: str | Path | Mapping[str, Any]) -> Suite:

@@ -157,3 +157,14 @@ class Burgers1D(Problem):
         from pdeml.problems.burgers.spectral import BurgersForm
 
         return BurgersForm.from_inputs(self, inputs, modes)
+
+    def error_indicator(
+        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], **options: Any
+    ) -> np.ndarray:
+        """Defects of the reference stepper started from the prediction.
+
+        See :mod:`pdeml.problems.burgers.indicator`; ``options``: ``cfl``.
+        """
+        from pdeml.problems.burgers.indicator import burgers_indicator
+
+        return burgers_indicator(self, inputs, outputs, **options)

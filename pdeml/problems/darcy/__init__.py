@@ -196,3 +196,22 @@ class Darcy2D(Problem):
         from pdeml.problems.darcy.spectral import DarcyForm
 
         return DarcyForm.from_inputs(self, inputs, modes)
+
+    def error_indicator(
+        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], **options: Any
+    ) -> np.ndarray:
+        """The finite-difference residual of the prediction, turned into an error estimate.
+
+        See :func:`pdeml.problems.darcy.indicator.darcy_indicator` for ``options``.
+        """
+        from pdeml.problems.darcy.indicator import darcy_indicator
+
+        return darcy_indicator(self, inputs, outputs, **options)
+
+    def warm_start(
+        self, inputs: Mapping[str, Any], initial: Mapping[str, Any] | None = None, **options: Any
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """AMG-preconditioned CG from ``initial`` (:mod:`pdeml.problems.darcy.indicator`)."""
+        from pdeml.problems.darcy.indicator import darcy_warm_start
+
+        return darcy_warm_start(self, inputs, initial, **options)

@@ -259,3 +259,14 @@ class NavierStokes2D(Problem):
         from pdeml.problems.navier_stokes.spectral import NavierStokesForm
 
         return NavierStokesForm.from_inputs(self, inputs, modes)
+
+    def error_indicator(
+        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], **options: Any
+    ) -> np.ndarray:
+        """Defects of the reference stepper started from the predicted snapshots.
+
+        See :mod:`pdeml.problems.navier_stokes.indicator`; ``options``: ``cfl``.
+        """
+        from pdeml.problems.navier_stokes.indicator import navier_stokes_indicator
+
+        return navier_stokes_indicator(self, inputs, outputs, **options)

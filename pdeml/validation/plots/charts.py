@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from pdeml.validation.plots.canvas import new_figure
+from pdeml.validation.speedup import ladder_front, setting_label
 
 
 def _positive(values: Any) -> np.ndarray:
@@ -87,27 +88,38 @@ def accuracy_cost(
     Returns
     -------
     matplotlib.figure.Figure
-        Log-log axes; each ladder point is labelled with its resolution.
+        Log-log axes; the ladder's front (the settings no other beats on both time and
+        error) is a line labelled by setting, the other settings faint dots.
     """
     fig = new_figure(7.5, 4.8)
     ax = fig.add_subplot()
     drawn = False
     for i, (label, ladder) in enumerate(ladders.items()):
-        steps = sorted(
-            (float(s["seconds_per_sample"]), float(s["relative_l2"]), s.get("resolution"))
+        usable = [
+            s
             for s in ladder
             if _finite_positive(s.get("seconds_per_sample"))
             and _finite_positive(s.get("relative_l2"))
-        )
+        ]
+        # The line joins the settings no other beats on both counts (the speed-ups are
+        # read along it); settings off it (a step too small for their grid) are dots.
+        front = ladder_front(usable)
+        steps = [(t, e, setting_label(p)) for t, e, p in front]
         if not steps:
             continue
+        others = [s for s in usable if all(s is not p for _, _, p in front)]
+        if others:
+            ax.plot(
+                [float(s["seconds_per_sample"]) for s in others],
+                [float(s["relative_l2"]) for s in others],
+                ".",
+                color=f"C{i}",
+                alpha=0.4,
+            )
         t, e, _ = zip(*steps)
         ax.plot(t, e, "-o", color=f"C{i}", lw=1.5, ms=5, label=f"{label} (reference)")
         for ti, ei, ri in steps:
-            if ri is not None:
-                ax.annotate(
-                    str(ri), (ti, ei), textcoords="offset points", xytext=(5, 5), fontsize=8
-                )
+            ax.annotate(ri, (ti, ei), textcoords="offset points", xytext=(5, 5), fontsize=8)
         drawn = True
     markers = "sD^vP*Xh"
     for i, (label, (t, e)) in enumerate(points.items()):
