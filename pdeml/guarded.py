@@ -142,7 +142,7 @@ class GuardedSolver(Solver):
         on (the stored grid): its answer then carries that grid's discretisation error.
     indicator : callable, optional
         ``f(inputs, outputs) -> [n]`` estimates replacing the problem's own indicator; the
-        only way to guard a problem without one (a ``GridProblem``, Lorenz96, meshes).
+        only way to guard a problem without one (a ``GridProblem``, Lorenz96).
     indicator_options : dict, optional
         Keyword options of the problem's indicator (e.g. ``{"grid_error": False}`` on Darcy).
     ood : pdeml.ood.InputDistance, optional

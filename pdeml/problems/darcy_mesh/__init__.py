@@ -395,6 +395,19 @@ class DarcyMesh(Problem):
 
         return make_solver(self, DarcyMeshFEMSolver, options)
 
+    def error_indicator(
+        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], **options: Any
+    ) -> np.ndarray:
+        """The FEM residual of the prediction, solved for its error on each sample's mesh.
+
+        Exact against the reference solver (same FEM, same mesh) and as costly as it; see
+        :func:`pdeml.problems.darcy_mesh.indicator.darcy_mesh_indicator` (``options``:
+        ``norm``). There is no ``warm_start``: the reference solve is a direct LU.
+        """
+        from pdeml.problems.darcy_mesh.indicator import darcy_mesh_indicator
+
+        return darcy_mesh_indicator(self, inputs, outputs, **options)
+
     def area(self, inputs: Mapping[str, np.ndarray], i: int) -> float:
         """Area of the mesh of sample ``i``."""
         return float(np.sum(signed_areas(*self.sample_mesh(inputs, i))))
