@@ -342,18 +342,11 @@ def guard(surrogate: Solver, tol: float, fallback: str = "solve", **options: Any
 
     Parameters
     ----------
-    surrogate : Solver
-        A fitted surrogate (or any solver with ``.problem``).
-    tol : float
-        Largest estimated relative L2 error accepted (e.g. 0.05).
-    fallback : {"solve", "warm-start", "flag"}
-        For samples above ``tol``: re-solve with the reference solver, run the reference
-        iteration from the prediction (problems with an iterative reference solver: Darcy),
-        or keep the prediction and flag it.
-    **options
-        Keyword-only: ``reference``, ``indicator``, ``indicator_options``, ``ood``,
-        ``ood_limit``, ``compare_cold``, as :class:`GuardedSolver` describes them (an
-        unknown one is a ``TypeError``).
+    surrogate, tol, fallback, **options
+        As :class:`GuardedSolver` describes them (``surrogate``: a fitted surrogate;
+        ``tol``: the largest estimated relative L2 error accepted; ``fallback``: what
+        happens above it; ``options`` are keyword-only and an unknown one is a
+        ``TypeError``).
 
     Returns
     -------
