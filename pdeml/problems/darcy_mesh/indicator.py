@@ -135,7 +135,8 @@ def darcy_mesh_indicator(
     if len(outputs["u"]) != n:
         raise ValueError(f"outputs: {len(outputs['u'])} samples, expected {n} like the inputs")
     mask = problem.output_mask("u", inputs)
-    predicted = {**outputs, "u": np.where(mask, outputs["u"], 0.0)}
+    real = np.ones(outputs["u"].shape, dtype=bool) if mask is None else mask
+    predicted = {**outputs, "u": np.where(real, outputs["u"], 0.0)}
     corrections = {name: np.zeros_like(values) for name, values in predicted.items()}
     energy = np.zeros(n)
     for i in range(n):
