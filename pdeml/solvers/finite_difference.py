@@ -8,11 +8,12 @@ second-order 5-point stencil with the coefficient averaged onto cell faces,
     (1/h²) Σ_faces a_face (u_P − u_neighbour) = f_P,
 
 for the interior nodes ``P``, the boundary values being zero. It is the scheme of the FNO
-paper's data generator (arithmetic face average), and it is second order for a smooth
-coefficient with either face average (see ``tests/solvers/test_darcy_solver.py``). Across
-the jumps of a two-phase medium both converge at first order, and the harmonic average,
-exact for layers across the flow, has half the error at the same cost
-(``validation/reports/darcy_face_averaging.md``). :func:`darcy_fd_residual` evaluates the
+paper's data generator when the arithmetic face average is chosen, and it is second order
+for a smooth coefficient with either face average (see
+``tests/solvers/test_darcy_solver.py``). Across the jumps of a two-phase medium both
+converge at first order, and the harmonic average, exact for layers across the flow, has
+half the error at the same cost (``validation/reports/darcy_face_averaging.md``): it is
+the default. :func:`darcy_fd_residual` evaluates the
 scheme's residual for any field, a prediction for example.
 
 The matrix is symmetric positive definite; it is assembled in numba straight into CSR
@@ -122,15 +123,16 @@ def _check_grid(a: Any) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def assemble_darcy(a: np.ndarray, face_average: str = "arithmetic") -> scipy.sparse.csr_matrix:
+def assemble_darcy(a: np.ndarray, face_average: str = "harmonic") -> scipy.sparse.csr_matrix:
     """The h²-scaled 5-point Darcy operator on the interior nodes of one grid.
 
     Parameters
     ----------
     a : numpy.ndarray
         Coefficient at all ``N × N`` nodes, boundary included, positive.
-    face_average : {"arithmetic", "harmonic"}
-        How the coefficient on a face is formed from the two nodes it joins.
+    face_average : {"harmonic", "arithmetic"}
+        How the coefficient on a face is formed from the two nodes it joins (harmonic by
+        default: half the error of the arithmetic mean on two-phase media).
 
     Returns
     -------
@@ -174,7 +176,7 @@ def _solve_linear(
 
 
 def darcy_fd_residual(
-    a: np.ndarray, u: np.ndarray, f: np.ndarray | float = 1.0, face_average: str = "arithmetic"
+    a: np.ndarray, u: np.ndarray, f: np.ndarray | float = 1.0, face_average: str = "harmonic"
 ) -> np.ndarray:
     """Residual ``f − (1/h²) Σ_faces a_face (u_P − u_neighbour)`` of the 5-point scheme.
 
@@ -231,7 +233,7 @@ def solve_darcy(
     f: np.ndarray | float = 1.0,
     method: str = DEFAULT_METHOD,
     *,
-    face_average: str = "arithmetic",
+    face_average: str = "harmonic",
     rtol: float = DEFAULT_RTOL,
 ) -> np.ndarray:
     """Solve −∇·(a∇u) = f, u = 0 on the boundary, on one ``N × N`` node grid of (0, 1)².
@@ -246,8 +248,9 @@ def solve_darcy(
     method : {"auto", "direct", "amg"}
         Sparse LU (SuperLU) or CG preconditioned by Ruge–Stüben AMG (pyamg); ``"auto"``
         takes LU below ``AMG_FROM_POINTS`` points per side and AMG from there (faster each).
-    face_average : {"arithmetic", "harmonic"}
-        Coefficient on the face between two nodes: their mean or their harmonic mean.
+    face_average : {"harmonic", "arithmetic"}
+        Coefficient on the face between two nodes: their harmonic mean (the default) or
+        their mean (the FNO paper's recipe).
     rtol : float
         Relative residual at which CG stops (``method="amg"`` only).
 
