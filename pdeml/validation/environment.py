@@ -29,7 +29,8 @@ def environment() -> dict[str, Any]:
     """pdeml version, commit, machine, device, date and load average, for the report.
 
     ``load_average`` is ``os.getloadavg()`` now (1, 5 and 15 minutes), ``None`` where the
-    platform has none.
+    platform has none. Outside a git checkout (an sdist, a copy sent to another machine) the
+    commit is read from the ``PDEML_COMMIT`` environment variable, else "unknown".
     """
     import torch
 
@@ -38,7 +39,7 @@ def environment() -> dict[str, Any]:
         if _git("status", "--porcelain", "--untracked-files=no").strip():
             commit += " (with uncommitted changes)"
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+        commit = os.environ.get("PDEML_COMMIT", "unknown")
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -10,8 +10,12 @@ Run (needs ``pip install -e ".[bench]"``)::
 
     python validation/benchmarks/fno_vs_neuraloperator.py --size quick
     python validation/benchmarks/fno_vs_neuraloperator.py --size paper   # GPU
+    python validation/benchmarks/fno_vs_neuraloperator.py --matrix       # timing matrix
+    python validation/benchmarks/fno_vs_neuraloperator.py --matrix --device cuda \
+        --precision fp32,bf16 --compile off,on
 
-It prints a table and writes ``validation/reports/fno_vs_neuraloperator_<size>_<device>.md``.
+It prints a table and writes ``validation/reports/fno_vs_neuraloperator_<size>_<device>.md``
+(``--matrix``: ``fno_matrix_<device>.md``; the cells are described in ``_fno_matrix.py``).
 """
 
 from __future__ import annotations
@@ -141,11 +145,53 @@ def run(size: str, device: str) -> str:
     return setting + "\n\n" + _report.markdown_table([*rows, ratio])
 
 
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def run_matrix(args: argparse.Namespace) -> None:
+    import _fno_matrix
+
+    compiled = [{"off": False, "on": True}[v] for v in args.compile.split(",")]
+    cells = _fno_matrix.cells(
+        _ints(args.grids),
+        _ints(args.grids1d),
+        _ints(args.batch),
+        _ints(args.threads),
+        args.device,
+        args.precision.split(","),
+        compiled,
+    )
+    log = Path(args.log) if args.log else None
+    rows = _fno_matrix.run_matrix(cells, args.repeats, log)
+    kind = "gpu" if args.device.startswith("cuda") else "cpu"
+    text = _report.header(f"FNO timing matrix: pdeml against neuraloperator ({kind})")
+    text += "\n" + (_fno_matrix.__doc__ or "").strip() + "\n\n"
+    text += f"torch {torch.__version__}, {args.repeats} repetitions per cell, alternated.\n\n"
+    text += _report.markdown_table(_fno_matrix.table(rows))
+    print(text)
+    if args.write:
+        print("wrote", _report.write_report(f"fno_matrix_{kind}", text))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="quick")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--matrix", action="store_true", help="the timing matrix instead")
+    parser.add_argument("--grids", default="16,43,85,141", help="2D grids of the matrix")
+    parser.add_argument("--grids1d", default="1024,8192", help="1D grids of the matrix")
+    parser.add_argument("--batch", default="8,20,64", help="batch sizes of the matrix")
+    parser.add_argument("--threads", default="1,2", help="torch threads of the matrix")
+    parser.add_argument("--precision", default="fp32", help="fp32 and/or bf16 (GPU)")
+    parser.add_argument("--compile", default="off", help="off and/or on (torch.compile)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternated repetitions")
+    parser.add_argument("--log", default="", help="JSON-lines file, a row per finished cell")
+    parser.add_argument("--write", action="store_true", help="write the matrix report")
     args = parser.parse_args()
+    if args.matrix:
+        run_matrix(args)
+        return
     body = run(args.size, args.device)
     text = _report.header(f"FNO training speed: pdeml against neuraloperator ({args.size})")
     text += "\n" + body
