@@ -170,10 +170,19 @@ def time_cell(cell: Cell, repeats: int) -> dict[str, Any]:
         runners[name] = torch.compile(net) if cell.compiled else net
     timings: dict[str, dict[str, list[float]]] = {n: {} for n in nets}
     steps = math.ceil(cell.samples / cell.batch)
-    for module in runners.values():
-        # Warm-up: allocator, FFT plans, compilation.
-        _step_fn(module, cell, x, y)()
-        _time(_step_fn(module, cell, x, y), cell.device, 2)
+    failed: dict[str, str] = {}
+    for name, module in runners.items():
+        # Warm-up: allocator, FFT plans, compilation. A package that fails here (bf16 FFTs
+        # on cuFFT, say) is reported in the row and the other one is still timed.
+        try:
+            _step_fn(module, cell, x, y)()
+            _time(_step_fn(module, cell, x, y), cell.device, 2)
+        except Exception as error:
+            failed[name] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    for name in failed:
+        del runners[name], timings[name]
+    if not runners:
+        raise RuntimeError("; ".join(f"{n}: {e}" for n, e in failed.items()))
     for _ in range(repeats):
         for name, module in runners.items():
             record = timings[name]
@@ -186,7 +195,7 @@ def time_cell(cell: Cell, repeats: int) -> dict[str, Any]:
                 infer, count = _infer_fn(module, cell, x, size)
                 infer()
                 record.setdefault(label, []).append(_time(infer, cell.device, 2) / count)
-    row: dict[str, Any] = {**asdict(cell), "parameters": params}
+    row: dict[str, Any] = {**asdict(cell), "parameters": params, "failed": failed}
     for name, record in timings.items():
         row[name] = {k: _summary(v) for k, v in record.items()}
         row[name]["rest"] = max(
@@ -256,6 +265,8 @@ def describe(cell: Cell) -> str:
 def ratio_text(row: dict) -> str:
     if "error" in row:
         return "failed: " + row["error"]
+    if row.get("failed"):
+        return "failed: " + "; ".join(f"{n}: {e}" for n, e in row["failed"].items())
     ours, theirs = row["pdeml"], row["neuraloperator"]
     return (
         f"epoch {theirs['epoch']['median'] / ours['epoch']['median']:.2f}x, "
@@ -265,28 +276,45 @@ def ratio_text(row: dict) -> str:
 
 def table(rows: list[dict]) -> list[dict[str, Any]]:
     """Report rows: per cell, pdeml's seconds and neuralop / pdeml ratios (median [min-max])."""
+    keys = ("epoch", "step", "infer 1", "infer B")
     out = []
     for row in rows:
         cell = Cell(**{k: row[k] for k in Cell.__dataclass_fields__})
         entry: dict[str, Any] = {"cell": describe(cell), "samples": cell.samples}
+        entry["params (pdeml / neuralop)"] = ""
+        entry["pdeml epoch (s)"] = ""
+        entry.update({f"{key} ratio": "" for key in keys})
+        entry["rest of epoch, pdeml / neuralop (s)"] = ""
+        entry["note"] = ""
+        failed = dict(row.get("failed", {}))
         if "error" in row:
-            entry["pdeml epoch (s)"] = "failed"
-            entry["note"] = row["error"]
-            out.append(entry)
-            continue
-        ours, theirs = row["pdeml"], row["neuraloperator"]
-        entry["params (pdeml / neuralop)"] = (
-            f"{row['parameters']['pdeml']} / {row['parameters']['neuraloperator']}"
+            failed = {"cell": row["error"]}
+        entry["note"] = "; ".join(
+            f"{n} failed: {e.splitlines()[0][:160]}" for n, e in failed.items()
         )
-        entry["pdeml epoch (s)"] = f"{ours['epoch']['median']:.4g}"
-        for key in ("epoch", "step", "infer 1", "infer B"):
-            mid = theirs[key]["median"] / ours[key]["median"]
-            low = theirs[key]["min"] / ours[key]["max"]
-            high = theirs[key]["max"] / ours[key]["min"]
-            entry[f"{key} ratio"] = f"{mid:.2f} [{low:.2f}-{high:.2f}]"
-        steps = math.ceil(cell.samples / cell.batch)
-        entry["rest of epoch, pdeml / neuralop (s)"] = (
-            f"{ours['rest']:.3g} / {theirs['rest']:.3g} ({steps} steps)"
-        )
+        if "parameters" in row:
+            params = row["parameters"]
+            entry["params (pdeml / neuralop)"] = f"{params['pdeml']} / {params['neuraloperator']}"
+        ours, theirs = row.get("pdeml"), row.get("neuraloperator")
+        if ours:
+            entry["pdeml epoch (s)"] = f"{ours['epoch']['median']:.4g}"
+        if ours and theirs:
+            for key in keys:
+                mid = theirs[key]["median"] / ours[key]["median"]
+                low = theirs[key]["min"] / ours[key]["max"]
+                high = theirs[key]["max"] / ours[key]["min"]
+                entry[f"{key} ratio"] = f"{mid:.2f} [{low:.2f}-{high:.2f}]"
+            steps = math.ceil(cell.samples / cell.batch)
+            entry["rest of epoch, pdeml / neuralop (s)"] = (
+                f"{ours['rest']:.3g} / {theirs['rest']:.3g} ({steps} steps)"
+            )
         out.append(entry)
     return out
+
+
+def read_log(paths: Iterable[Path]) -> list[dict]:
+    """The rows of one or more JSON-lines logs written by :func:`run_matrix`."""
+    rows = []
+    for path in paths:
+        rows += [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+    return rows

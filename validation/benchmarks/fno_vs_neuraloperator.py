@@ -162,12 +162,23 @@ def run_matrix(args: argparse.Namespace) -> None:
         args.precision.split(","),
         compiled,
     )
-    log = Path(args.log) if args.log else None
-    rows = _fno_matrix.run_matrix(cells, args.repeats, log)
-    kind = "gpu" if args.device.startswith("cuda") else "cpu"
+    if args.from_log:
+        # Rendered here from rows measured elsewhere (a GPU lease): the header is this
+        # machine's, so the measuring machine is stated from --measured-on.
+        rows = _fno_matrix.read_log(Path(p) for p in args.from_log.split(","))
+        kind = "gpu" if rows and rows[0]["device"].startswith("cuda") else "cpu"
+        where = f"Measured on: {args.measured_on}\n\n" if args.measured_on else ""
+        settings = f"Rendered from {args.from_log}.\n\n"
+    else:
+        log = Path(args.log) if args.log else None
+        rows = _fno_matrix.run_matrix(cells, args.repeats, log)
+        kind = "gpu" if args.device.startswith("cuda") else "cpu"
+        where = ""
+        settings = (
+            f"torch {torch.__version__}, {args.repeats} repetitions per cell, alternated.\n\n"
+        )
     text = _report.header(f"FNO timing matrix: pdeml against neuraloperator ({kind})")
-    text += "\n" + (_fno_matrix.__doc__ or "").strip() + "\n\n"
-    text += f"torch {torch.__version__}, {args.repeats} repetitions per cell, alternated.\n\n"
+    text += "\n" + where + (_fno_matrix.__doc__ or "").strip() + "\n\n" + settings
     text += _report.markdown_table(_fno_matrix.table(rows))
     print(text)
     if args.write:
@@ -188,6 +199,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternated repetitions")
     parser.add_argument("--log", default="", help="JSON-lines file, a row per finished cell")
     parser.add_argument("--write", action="store_true", help="write the matrix report")
+    parser.add_argument("--from-log", default="", help="render the matrix from JSON-lines logs")
+    parser.add_argument("--measured-on", default="", help="with --from-log: where it ran")
     args = parser.parse_args()
     if args.matrix:
         run_matrix(args)
