@@ -221,18 +221,22 @@ def entry_break_even(
     """:func:`break_even` of a surrogate entry record as the validation runner writes it.
 
     The reference time at equal accuracy is the entry's speed-up times its time per sample
-    (the speed-up is that time's ratio); with ``guarded`` the surrogate's time per query is
-    the guarded one (``record["guard"]["time_per_sample"]``).
+    (the speed-up is that time's ratio); with ``guarded`` both are the guarded ones
+    (``record["guard_speedup"]``, read at the guarded answers' error, and
+    ``record["guard"]["time_per_sample"]``).
     """
     seconds = number(record.get("time_per_sample"))
     ratio = number(record.get("speedup"))
-    reference = ratio * seconds if math.isfinite(ratio * seconds) else None
-    ours: Any = seconds
+    note = record.get("speedup_note")
     if guarded:
         guard = record.get("guard")
-        ours = guard.get("time_per_sample") if isinstance(guard, dict) else None
+        seconds = number(guard.get("time_per_sample")) if isinstance(guard, dict) else math.nan
+        ratio = number(record.get("guard_speedup"))
+        note = record.get("guard_speedup_note")
+    reference = ratio * seconds if math.isfinite(ratio * seconds) else None
+    ours: Any = seconds if math.isfinite(seconds) else None
     n_train = record.get("n_train")
-    mark, less = reading_of(str(record.get("speedup_note") or ""))
+    mark, less = reading_of(str(note or ""))
     return break_even(
         surrogate_seconds=ours,
         reference_seconds=reference,

@@ -91,7 +91,8 @@ BREAK_EVEN_HELP = (
     "the surrogate is slower per query, or less accurate than every reference setting. “—”: "
     "unknown (e.g. a surrogate loaded from a finished run, whose training time was not "
     "measured here). “≤” / “≥”: a bound, where the speed-up is one. “guarded” is the same "
-    "count with the guarded time per query."
+    "count with the guarded time per query, against the reference at the guarded answers' "
+    "own error."
 )
 #: How the times are taken.
 TIMING_HELP = (

@@ -265,17 +265,27 @@ def _data_seconds(out: Path, records: list[dict[str, Any]]) -> dict[str, float |
     return seconds
 
 
-def _account(record: dict[str, Any], data_seconds: float | None) -> None:
-    """Break-even counts (plain and guarded) and the guarded speed-up of one entry."""
+def _account(
+    record: dict[str, Any],
+    data_seconds: float | None,
+    ladder: list[dict[str, Any]],
+    fields: list[str],
+) -> None:
+    """Break-even counts (plain and guarded) and the guarded speed-up of one entry.
+
+    The guarded speed-up is read off the ladder at the guarded answers' own mean error
+    (accepted predictions and fallback solves together), so it compares the guard with the
+    reference setting of the accuracy the guard delivers, not of the bare surrogate's.
+    """
     record["break_even"] = entry_break_even(record, data_seconds).to_record()
     guard = record.get("guard")
     if not isinstance(guard, dict):
         return
-    guarded = number(guard.get("time_per_sample"))
-    reference = number(record.get("speedup")) * number(record.get("time_per_sample"))
-    ratio = reference / guarded if np.isfinite(reference) and guarded > 0 else None
+    ratio, note = speedup_at_equal_accuracy(
+        number(guard.get("mean_error")), guard.get("time_per_sample"), ladder, fields
+    )
     record["guard_speedup"] = ratio
-    record["guard_speedup_note"] = record.get("speedup_note", "") if ratio is not None else ""
+    record["guard_speedup_note"] = note if ratio is not None else ""
     record["guard_break_even"] = entry_break_even(record, data_seconds, guarded=True).to_record()
 
 
@@ -317,7 +327,12 @@ def assemble(out: str | Path) -> Path:
             error, record.get("time_per_sample"), ladders.get(record["problem_id"], []), list(l2)
         )
         record["speedup"], record["speedup_note"] = ratio, note
-        _account(record, data_seconds.get(record["problem_id"]))
+        _account(
+            record,
+            data_seconds.get(record["problem_id"]),
+            ladders.get(record["problem_id"], []),
+            list(l2),
+        )
         write_json(out / ENTRIES / f"{record['id']}.json", record)
 
     rows = [

@@ -123,21 +123,38 @@ def _record(**overrides):
             "accepted_fraction": 0.9,
             "accepted_worst_error": 0.03,
             "time_per_sample": 0.002,
+            "mean_error": 0.02,  # the guarded answers: accepted predictions and re-solves
         },
     }
     return {**record, **overrides}
 
 
+# Two reference settings: 0.04 in 12 ms and 0.01 in 48 ms (time ∝ error^-1 between them).
+LADDER = [
+    {"setting": "coarse", "relative_l2": 0.04, "seconds_per_sample": 0.012},
+    {"setting": "fine", "relative_l2": 0.01, "seconds_per_sample": 0.048},
+]
+
+
 def test_entry_record_with_guard(tmp_path):
     record = _record()
-    _account(record, 0.01)
+    _account(record, 0.01, LADDER, ["u"])
     assert record["break_even"]["queries"] == 1001
-    # Guarded: 2 ms per query, saving 10 ms: 11 s / 10 ms = 1100, so from 1101 on.
-    assert record["guard_break_even"]["queries"] == 1101
-    assert record["guard_speedup"] == pytest.approx(6.0)
+    # The guard's answers are more accurate (0.02) than the bare surrogate's: the reference
+    # of that accuracy, interpolated in log-log between the settings, takes
+    # exp(log 12 ms + ½ log 4) = 24 ms, so the guard (2 ms) is 12x faster ...
+    assert record["guard_speedup"] == pytest.approx(12.0)
+    assert record["guard_speedup_note"] == ""
+    # ... and saves 22 ms per query: 11 s / 22 ms = 500, so from 501 on.
+    assert record["guard_break_even"]["queries"] == 501
+    # A guard more accurate than every setting is read against the finest, a bound.
+    precise = _record(guard={**_record()["guard"], "mean_error": 0.001})
+    _account(precise, 0.01, LADDER, ["u"])
+    assert precise["guard_speedup"] == pytest.approx(24.0)
+    assert precise["guard_speedup_note"].startswith("≥")
     # Through strict JSON and back: ∞ is null with a flag, not "Infinity".
     slow = _record(time_per_sample=0.02, speedup=0.5)
-    _account(slow, 0.01)
+    _account(slow, 0.01, LADDER, ["u"])
     write_json(tmp_path / "e.json", slow)
     read = json.loads((tmp_path / "e.json").read_text())
     assert read["break_even"]["queries"] is None and read["break_even"]["infinite"] is True
@@ -147,7 +164,7 @@ def test_entry_record_with_guard(tmp_path):
 def test_entry_without_guard_or_speedup():
     record = _record(speedup=None)
     del record["guard"]
-    _account(record, 0.01)
+    _account(record, 0.01, LADDER, ["u"])
     assert record["break_even"]["queries"] is None and not record["break_even"]["infinite"]
     assert "guard_break_even" not in record
     assert math.isnan(entry_break_even(record, None).queries)

@@ -46,10 +46,13 @@ def _add_accounting(out: Path) -> None:
         "accepted_fraction": 0.92,
         "accepted_worst_error": 0.031,
         "time_per_sample": 0.003,
+        "mean_error": 0.005,  # re-solved samples make the guarded answers more accurate
     }
     slow = dict(fno, id="darcy-slow", time_per_sample=0.05, speedup=0.043)
+    references = [json.loads(p.read_text()) for p in (out / "entries").glob("*.json")]
+    ladder = next(r["ladder"] for r in references if r.get("kind") == "reference")
     for record in (fno, guarded, slow):
-        _account(record, 0.004)
+        _account(record, 0.004, ladder, ["u"])
         (out / "entries" / f"{record['id']}.json").write_text(json.dumps(record))
 
 
