@@ -15,13 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from pdeml._checks import (
-    check_count,
-    check_memory,
-    check_values,
-    grid_points,
-    numeric_array,
-)
+from pdeml._checks import check_count, check_memory, grid_points
+from pdeml.problems.field_checks import check_fields
 from pdeml.registry import Registry
 
 if TYPE_CHECKING:
@@ -417,52 +412,7 @@ class Problem:
         what: str,
         resolution: int | None,
     ) -> dict[str, np.ndarray]:
-        if not isinstance(fields, Mapping):
-            raise TypeError(
-                f"{what} must be a dict mapping field name to array, got {type(fields).__name__}"
-            )
-        missing = [k for k in names if k not in fields]
-        extra = [k for k in fields if k not in names]
-        if missing or extra:
-            raise ValueError(
-                f"{what}: expected fields {list(names)}, got {list(fields)}"
-                + (f" (missing {missing})" if missing else "")
-                + (f" (unexpected {extra})" if extra else "")
-            )
-        if resolution is None and what == "inputs":
-            resolution = self.infer_resolution(fields)
-            least = self.min_resolution()
-            if resolution is not None and resolution < least:
-                name = names[0]
-                raise ValueError(
-                    f"{what}[{name!r}]: grid of {resolution} points per direction (shape "
-                    f"{np.shape(fields[name])}), expected at least {least} for {self.name}"
-                )
-        out: dict[str, np.ndarray] = {}
-        n_samples = None
-        for key in names:
-            array = numeric_array(fields[key], f"{what}[{key!r}]")
-            expected = self.field_shape(key, resolution)
-            if array.ndim != 1 + len(expected) or array.shape[1:] != expected:
-                dims = ", ".join(self.field_dims(key))
-                raise ValueError(
-                    f"{what}[{key!r}]: expected shape (n, {dims}) = (n, "
-                    f"{', '.join(map(str, expected))}), got {array.shape}"
-                )
-            if n_samples is None:
-                n_samples = array.shape[0]
-                if n_samples == 0:
-                    raise ValueError(
-                        f"{what}[{key!r}]: expected at least one sample, got shape {array.shape}"
-                    )
-            elif array.shape[0] != n_samples:
-                raise ValueError(
-                    f"{what}[{key!r}]: has {array.shape[0]} samples, expected {n_samples} "
-                    "like the other fields"
-                )
-            check_values(array, f"{what}[{key!r}]")
-            out[key] = array
-        return out
+        return check_fields(self, fields, names, what, resolution)
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
