@@ -95,10 +95,16 @@ class SpectralConv(nn.Module):
 
 
 class PointwiseLinear(nn.Module):
-    """A 1x1 convolution written as one matrix product over the flattened grid.
+    """A 1x1 convolution written as one batched matrix product over the flattened grid.
 
     On CPU this is several times faster than ``nn.Conv2d(kernel_size=1)``, whose backward
-    falls back to a slow generic path for these shapes (profiled).
+    falls back to a slow generic path for these shapes (profiled). It is a ``baddbmm`` of
+    the weight against each sample's ``[c_in, points]`` block, so the output comes out
+    channels-first and contiguous: ``torch.matmul(weight, x)`` instead folds the batch into
+    one ``mm`` on ``[batch * points, c_in]``, which costs a transposed copy of the input and
+    returns a transposed view that makes the activation and its backward several times
+    slower. Measured on one CPU thread, a whole FNO training step: 1.8x faster (1D 1024
+    points, 111 -> 61 ms at batch 8; 2D 85², 1.90 -> 1.07 s at batch 20).
     """
 
     def __init__(self, c_in: int, c_out: int) -> None:
@@ -108,9 +114,11 @@ class PointwiseLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(c_out).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, *space = x.shape
-        y = torch.matmul(self.weight, x.reshape(b, x.shape[1], -1))
-        return (y + self.bias[:, None]).reshape(b, -1, *space)
+        b, c, *space = x.shape
+        y = torch.baddbmm(
+            self.bias[None, :, None], self.weight.expand(b, -1, -1), x.reshape(b, c, -1)
+        )
+        return y.reshape(b, -1, *space)
 
 
 class FNO(nn.Module):
