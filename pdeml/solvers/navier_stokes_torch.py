@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pdeml.solvers.vorticity import check_scheme, check_vorticity, spectral_operators
+from pdeml.solvers.vorticity import DTYPES, check_scheme, check_vorticity, spectral_operators
 
 _COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64}
 
@@ -52,7 +52,7 @@ def integrate_vorticity_torch(
     steps_per_snapshot: int,
     forcing: Any = None,
     device: str | torch.device | None = None,
-    dtype: torch.dtype = torch.float64,
+    dtype: torch.dtype | str = torch.float64,
 ) -> np.ndarray:
     """Integrate vorticity fields with torch, as the numba ``integrate_vorticity`` does.
 
@@ -69,13 +69,16 @@ def integrate_vorticity_torch(
     device : str or torch.device, optional
         Where to compute (default CUDA when available, else CPU).
     dtype : torch.float64 or torch.float32
-        Working precision (default float64, the reference precision).
+        Working precision (default float64, the reference precision); also the names
+        ``"float64"``, ``"float32"`` of :func:`~pdeml.solvers.navier_stokes.integrate_vorticity`.
 
     Returns
     -------
     numpy.ndarray
         Snapshots ``[n, n_snapshots, N, N]`` in ``dtype``'s numpy type, on the host.
     """
+    if isinstance(dtype, str) and dtype in DTYPES:
+        dtype = getattr(torch, dtype)
     if dtype not in _COMPLEX:
         raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype!r}")
     check_scheme(nu, dt, n_snapshots, steps_per_snapshot)
@@ -94,17 +97,24 @@ def integrate_vorticity_torch(
 
     # Leading singleton axes broadcast the symbols over the batch.
     derivatives = tensor(ops.derivatives[:, None], cdtype)
-    mask, gain, step = (tensor(a, dtype) for a in (ops.mask, ops.gain, ops.step))
+    mask, decay, step = (tensor(a, dtype) for a in (ops.mask, ops.decay, ops.step))
+    half_step = tensor(0.5 * ops.step, dtype)
     forcing_hat = tensor(np.fft.rfft2(forcing), cdtype)
 
     wh = torch.fft.rfft2(tensor(w0, dtype))
     host_dtype = np.float64 if dtype == torch.float64 else np.float32
     out = np.empty((w0.shape[0], n_snapshots, n, n), dtype=host_dtype)
+    # Increment form with compensated summation, as the numba kernel (see its docstring):
+    # without it float32 round-off grows linearly with the number of steps.
+    carry = torch.zeros_like(wh)
     for k in range(n_snapshots):
         for _ in range(steps_per_snapshot):
             explicit = forcing_hat - mask * _advection(wh, derivatives, n)
-            predicted = gain * wh + step * explicit
+            predicted = wh + (decay * wh + step * explicit)
             corrected = forcing_hat - mask * _advection(predicted, derivatives, n)
-            wh = gain * wh + (0.5 * step) * (explicit + corrected)
+            increment = decay * wh + half_step * (explicit + corrected) - carry
+            total = wh + increment
+            carry = (total - wh) - increment
+            wh = total
         out[:, k] = torch.fft.irfft2(wh, s=(n, n)).cpu().numpy()
     return out

@@ -192,6 +192,110 @@ def test_torch_backend_agrees_with_numba_to_round_off(n, steps):
     assert np.abs(other - reference).max() / np.abs(reference).max() < 1e-10
 
 
+# -- the float32 path ------------------------------------------------------------------------
+def float32_bound(n: int, steps: int) -> float:
+    """Worst-case relative error of ``steps`` float32 steps on ``n²`` points, from round-off.
+
+    Unit round-off ``u = 2^-24``. One step rounds the state through 10 FFTs of ``n²``
+    points (relative error ≲ ``u log2(n²)`` each) and about 10 pointwise operations, so it
+    adds at most ``c u`` with ``c = 10 log2(n²) + 10`` relative to the state. Over a short
+    horizon the step is close to non-expansive (CN gain ≤ 1, and ``T`` far below the
+    flow's Lyapunov time), so the errors add at most linearly: ``steps · c · u``.
+    """
+    return steps * (10 * np.log2(n * n) + 10) * 2.0**-24
+
+
+# The first float32 numba run compiles the kernel's float32 specialisation: 17 s on a cold
+# cache (2 busy cores), hence slow; the other float32 tests then find it compiled.
+@pytest.mark.parametrize("backend", [pytest.param("numba", marks=pytest.mark.slow), "torch"])
+def test_float32_path_agrees_with_float64_within_the_round_off_bound(backend):
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # 2 shared cores: OpenMP threads only fight each other
+    n, steps = 32, 300
+    problem = NavierStokes2D(resolution=n, solver_resolution=n, T=2, t_in=1, dt=1e-3)
+    w0 = 3.0 * problem.sample_initial(2, seed=4)
+    kwargs = {
+        "nu": problem.nu,
+        "dt": 1e-3,
+        "n_snapshots": 2,
+        "steps_per_snapshot": steps // 2,
+        "forcing": problem.forcing(),
+        "backend": backend,
+    }
+    try:
+        reference = integrate_vorticity(w0, **kwargs)
+        single = integrate_vorticity(w0, dtype="float32", **kwargs)
+    finally:
+        if backend == "torch":
+            torch.set_num_threads(threads)
+    assert reference.dtype == np.float64 and single.dtype == np.float32
+    error = relative_l2(single, reference)
+    # Above float64 round-off (~1e-15 here) shows the loop really ran in single precision.
+    assert 1e-9 < error < float32_bound(n, steps), error
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_float32_error_does_not_grow_with_the_step_count(backend):
+    # At dt = 1e-4 an increment is ~1e-4 of the state: rounded plainly, w + increment errs
+    # the same way step after step (and a float32 CN gain within 2⁻²⁴ of 1 misstates the
+    # decay of the slow modes), so the error grew like 0.2 · steps · u (2.6e-4 after 20 000
+    # steps on 256²). Both backends add the increment with compensated summation; what
+    # remains is a fixed number of roundings: w0, its forward FFT, the compensated state
+    # (2u) and the inverse FFT, each within u · log2(N²) for an FFT of N² points. The bound
+    # 4 · u · log2(N²) holds whatever the step count; the old update exceeded it 13- and
+    # 22-fold here (2.4e-5, 4.2e-5). Measured now: 1.4e-7 (2.3 u) with either backend.
+    n, u = 16, 2.0**-24
+    problem = NavierStokes2D(resolution=n, solver_resolution=n, T=2, t_in=1, dt=1e-4)
+    kwargs = {
+        "nu": problem.nu,
+        "dt": problem.dt,
+        "n_snapshots": 2,
+        "steps_per_snapshot": 1000,
+        "forcing": problem.forcing(),
+        "backend": backend,
+        "device": "cpu" if backend == "torch" else None,
+    }
+    w0 = problem.sample_initial(2, seed=2)
+    threads = None
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    try:
+        reference = integrate_vorticity(w0, **kwargs)
+        single = integrate_vorticity(w0, dtype="float32", **kwargs)
+    finally:
+        if threads is not None:
+            torch.set_num_threads(threads)
+    for k in range(2):
+        error = relative_l2(single[:, k].astype(np.float64), reference[:, k])
+        assert error < 4 * u * np.log2(n * n), (k, error)
+
+
+def test_float32_option_reaches_the_solver_and_the_inputs(small_ns):
+    inputs = small_ns.sample_inputs(2, seed=1, resolution=32, dtype="float32")
+    assert inputs["w_in"].dtype == np.float32
+    solver = small_ns.reference_solver(dtype=np.float32)  # numpy types name it too
+    assert solver.options()["dtype"] == "float32"
+    single = solver.solve(inputs)["w_out"]
+    double = small_ns.reference_solver().solve(small_ns.sample_inputs(2, seed=1, resolution=32))
+    assert single.dtype == np.float32
+    steps = small_ns.T * small_ns.steps_per_unit_time
+    assert relative_l2(single, double["w_out"]) < float32_bound(32, steps)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "half", None, 32, "torch.float32"])
+def test_bad_dtype_is_refused_with_the_choices(small_ns, dtype):
+    with pytest.raises(ValueError, match=r"dtype must be one of \('float64', 'float32'\)"):
+        small_ns.reference_solver(dtype=dtype)
+    with pytest.raises(ValueError, match="dtype"):
+        integrate_vorticity(
+            np.zeros((1, 8, 8)), nu=1e-3, dt=1e-3, n_snapshots=1, steps_per_snapshot=1, dtype=dtype
+        )
+
+
 # -- the problem and the solver class -------------------------------------------------------
 @pytest.fixture
 def small_ns() -> NavierStokes2D:
@@ -287,7 +391,7 @@ def test_solver_options_and_errors(small_ns):
     assert isinstance(solver, NavierStokesSpectralSolver)
     assert solver.describe() == {
         "name": "navier-stokes-spectral",
-        "options": {"backend": "numba", "device": None},
+        "options": {"backend": "numba", "device": None, "dtype": "float64"},
     }
     with pytest.raises(ValueError, match="backend"):
         small_ns.reference_solver(backend="jax")

@@ -26,12 +26,16 @@ import _report
 import pdeml
 from pdeml.solvers.finite_difference import assemble_darcy
 
-# preset, size, samples per timing
+# preset, size, samples per timing, reference-solver options
 CASES = [
-    ("burgers", "quick", 8),
-    ("burgers", "paper", 4),
-    ("darcy", "quick", 8),
-    ("darcy", "paper", 3),
+    ("burgers", "quick", 8, {}),
+    ("burgers", "paper", 4, {}),
+    ("darcy", "quick", 8, {}),
+    ("darcy", "paper", 3, {}),
+    # The paper size of Navier–Stokes (500 000 steps of 256² per sample) takes minutes per
+    # sample; its per-step speed is in validation/benchmarks/navier_stokes.py.
+    ("navier_stokes", "quick", 4, {}),
+    ("navier_stokes", "quick", 4, {"dtype": "float32"}),
 ]
 
 
@@ -44,9 +48,11 @@ def best_time(function, repeats: int) -> float:
     return best
 
 
-def solver_row(preset: str, size: str, n: int, repeats: int) -> dict[str, object]:
+def solver_row(
+    preset: str, size: str, n: int, repeats: int, options: dict[str, object]
+) -> dict[str, object]:
     problem = pdeml.load_problem(preset, size=size)
-    solver = problem.reference_solver()
+    solver = problem.reference_solver(**options)
     inputs = problem.sample_inputs(n, seed=0, resolution=problem.solver_resolution)
     solver.solve({k: v[:1] for k, v in inputs.items()})  # compile / warm caches
     seconds = best_time(lambda: solver.solve(inputs), repeats)
@@ -54,7 +60,7 @@ def solver_row(preset: str, size: str, n: int, repeats: int) -> dict[str, object
         "problem": preset,
         "size": size,
         "grid": problem.solver_resolution,
-        "solver": solver.name,
+        "solver": solver.name + "".join(f" ({k}={v})" for k, v in options.items()),
         "samples": n,
         "samples/s": n / seconds,
         "s/sample": seconds / n,
@@ -110,10 +116,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rows = []
-    for preset, size, n in CASES:
-        rows.append(solver_row(preset, size, n, args.repeats))
+    for preset, size, n, options in CASES:
+        rows.append(solver_row(preset, size, n, args.repeats, options))
         print(rows[-1], flush=True)
-    ratio_rows = [darcy_spsolve_ratio(size, n, args.repeats) for _, size, n in CASES[2:]]
+    ratio_rows = [darcy_spsolve_ratio(size, n, args.repeats) for _, size, n, _ in CASES[2:4]]
     for row in rows:
         row["ratio ours/spsolve"] = ""
     text = _report.header("Reference solvers: samples per second")

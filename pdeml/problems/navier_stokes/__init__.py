@@ -190,6 +190,7 @@ class NavierStokes2D(Problem):
         resolution: int | None = None,
         backend: str = "numba",
         device: str | None = None,
+        dtype: str = "float64",
     ) -> dict[str, np.ndarray]:
         """Draw ``w0`` on the solver grid, integrate it to ``t_in`` and stride the snapshots.
 
@@ -202,6 +203,9 @@ class NavierStokes2D(Problem):
             Which implementation integrates ``w0`` (see
             :class:`~pdeml.problems.navier_stokes.solver.NavierStokesSpectralSolver`); the results
             agree to round-off.
+        dtype : {"float64", "float32"}
+            Working precision of that integration, as the solver option of the same name;
+            ``w_in`` comes in this precision.
         """
         from pdeml.solvers.navier_stokes import integrate_vorticity
 
@@ -217,6 +221,7 @@ class NavierStokes2D(Problem):
             forcing=self.forcing(self.solver_resolution),
             backend=backend,
             device=device,
+            dtype=dtype,
         )
         if not np.all(np.isfinite(trajectory)):
             raise FloatingPointError(
@@ -235,7 +240,11 @@ class NavierStokes2D(Problem):
         return navier_stokes_residual(self, inputs)
 
     def reference_solver(self, **options: Any) -> NavierStokesSpectralSolver:
-        """CN–Heun pseudo-spectral (:mod:`pdeml.problems.navier_stokes.solver`)."""
+        """CN–Heun pseudo-spectral (:mod:`pdeml.problems.navier_stokes.solver`).
+
+        ``options``: ``backend``, ``device`` and ``dtype`` (``"float64"``, the default, or
+        ``"float32"``, the fast path for data generation).
+        """
         from pdeml.problems.navier_stokes.solver import NavierStokesSpectralSolver
 
         return make_solver(self, NavierStokesSpectralSolver, options)

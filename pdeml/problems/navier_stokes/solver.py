@@ -8,7 +8,7 @@ import numpy as np
 
 from pdeml.problems.adapter import ProblemSolver
 from pdeml.solvers.navier_stokes import integrate_vorticity
-from pdeml.solvers.vorticity import BACKENDS
+from pdeml.solvers.vorticity import BACKENDS, check_dtype
 
 if TYPE_CHECKING:
     from pdeml.problems.navier_stokes import NavierStokes2D
@@ -32,11 +32,15 @@ class NavierStokesSpectralSolver(ProblemSolver):
     device : str, optional
         Torch device; default CUDA when available, else CPU. Must be ``None`` or ``"cpu"``
         with the numba backend.
+    dtype : {"float64", "float32"}
+        Working precision of the time loop, with either backend. ``"float64"`` (default) is
+        the reference; ``"float32"`` is the fast path for data generation, its error against
+        float64 measured in docs/problems/navier_stokes.md. Outputs come in this precision.
 
     Raises
     ------
     ValueError
-        For an unknown backend or a device the backend cannot use.
+        For an unknown backend or dtype, or a device the backend cannot use.
     FloatingPointError
         From :meth:`solve`, if the solution becomes NaN or infinite (``dt`` too large).
     """
@@ -45,11 +49,20 @@ class NavierStokesSpectralSolver(ProblemSolver):
     problem_name = "navier_stokes"
 
     def __init__(
-        self, problem: NavierStokes2D, *, backend: str = "numba", device: str | None = None
+        self,
+        problem: NavierStokes2D,
+        *,
+        backend: str = "numba",
+        device: str | None = None,
+        dtype: str = "float64",
     ) -> None:
         super().__init__(problem)
         if backend not in BACKENDS:
             raise ValueError(f"{self.name}: backend must be one of {BACKENDS}, got {backend!r}")
+        try:
+            self.dtype = check_dtype(dtype)
+        except ValueError as error:
+            raise ValueError(f"{self.name}: {error}") from None
         if device is not None and not isinstance(device, str):
             raise ValueError(f"{self.name}: device must be a string or None, got {device!r}")
         if backend == "numba" and device not in (None, "cpu"):
@@ -64,8 +77,8 @@ class NavierStokesSpectralSolver(ProblemSolver):
         self.device = device
 
     def options(self) -> dict[str, Any]:
-        """``{"backend": ..., "device": ...}`` (device ``None`` means the backend's default)."""
-        return {"backend": self.backend, "device": self.device}
+        """``{"backend", "device", "dtype"}`` (device ``None`` means the backend's default)."""
+        return {"backend": self.backend, "device": self.device, "dtype": self.dtype}
 
     def _solve(self, inputs: dict[str, np.ndarray], resolution: int) -> dict[str, np.ndarray]:
         problem = self.problem
@@ -78,6 +91,7 @@ class NavierStokesSpectralSolver(ProblemSolver):
             forcing=problem.forcing(resolution),
             backend=self.backend,
             device=self.device,
+            dtype=self.dtype,
         )
         if not np.all(np.isfinite(w_out)):
             raise FloatingPointError(
