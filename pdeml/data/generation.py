@@ -77,7 +77,11 @@ def solve_chunk(
     problem = Problem.from_dict(problem_dict)
     solver = problem.reference_solver(**solver_options)
     inputs = problem.sample_inputs(
-        stop - start, seed, start=start, resolution=problem.solver_resolution
+        stop - start,
+        seed,
+        start=start,
+        resolution=problem.solver_resolution,
+        **sampling_options(problem, solver_options),
     )
     begin = time.perf_counter()
     outputs, failures = solver.solve_recording_failures(inputs, start)
@@ -450,24 +454,30 @@ def _run_chunks(
         bar.update(sizes[start])
         return time.perf_counter() - begin
 
-    used = 1
+    used, first = 1, None
     try:
+        task = functools.partial(solve_chunk, *args, dtype=dtype, folder=str(folder))
         if scheduler is not None:
-            task = functools.partial(solve_chunk, *args, dtype=dtype, folder=str(folder))
             return run_on_cluster(scheduler, problem, task, sizes, queue, folder / MANIFEST, bar)
         if workers > 1 and len(queue) > 1 and sum(sizes.values()) <= SMALL_JOB_SAMPLES:
             with limited_threads(cores):
                 seconds = solve_here(queue.pop(0))
+                if seconds * len(queue) >= IN_PROCESS_SECONDS and len(queue) > 2:
+                    # The first chunk also paid for compiling or loading the kernels.
+                    seconds = solve_here(queue.pop(0))
             if seconds * len(queue) < IN_PROCESS_SECONDS:
                 workers = 1
+        elif workers > 1 and len(queue) > 2:
+            # This process solves the first chunk, compiling the kernels once, while the
+            # workers start (and wait for the kernels: see run_pool).
+            first = functools.partial(solve_here, queue.pop(0))
         if workers == 1 or len(queue) <= 1:
             with limited_threads(cores):
                 for start in queue:
                     solve_here(start)
             return used
         used = min(workers, len(queue))
-        task = functools.partial(solve_chunk, *args, dtype=dtype, folder=str(folder))
-        run_pool(problem, task, sizes, queue, used, bar, cores)
+        run_pool(problem, task, sizes, queue, used, bar, cores, first)
         return used
     except KeyboardInterrupt:
         bar.close()

@@ -16,13 +16,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import TYPE_CHECKING, Any
 
 from pdeml._signals import children_ignore_sigint
-from pdeml._threads import limit_threads, threads_per_worker
+from pdeml._threads import limit_threads, limited_threads, threads_per_worker
+from pdeml.data.compile_gate import CompileGate, shared_state, wait_for_kernels
 
 if TYPE_CHECKING:
     from pdeml.problems.base import Problem
 
 
-def init_worker(threads: int, problem_modules: tuple[str, ...]) -> None:
+def init_worker(threads: int, problem_modules: tuple[str, ...], gate: Any = None) -> None:
     """Set up a generation worker process.
 
     Ctrl-C reaches every process of the terminal's foreground group; the parent alone
@@ -31,9 +32,14 @@ def init_worker(threads: int, problem_modules: tuple[str, ...]) -> None:
     once. The problem's :meth:`~pdeml.problems.base.Problem.worker_modules` (the module
     defining its class, those of user functions it calls) are imported so that a problem
     class from the user's own package is registered even though the user's script is not
-    re-imported (see :func:`main_module_hidden`).
+    re-imported (see :func:`main_module_hidden`). With a ``gate`` (see
+    :mod:`pdeml.data.compile_gate`), the worker first waits until the parent has compiled
+    the solver's kernels, so that it loads them from numba's cache instead of compiling
+    them too.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if gate is not None:
+        wait_for_kernels(gate)
     limit_threads(threads)
     if "" not in sys.path:
         # As in the parent's `python script.py`: user modules beside the script are found.
@@ -80,6 +86,10 @@ def main_module_hidden(problem: Problem) -> Iterator[None]:
                 main.__dict__[key] = value
 
 
+#: (problem module, class, threads) of the first chunks solved by :func:`run_pool` here.
+_COMPILED: set[tuple[str, str, int]] = set()
+
+
 def run_pool(
     problem: Problem,
     task: Callable[[int, int], tuple[int, float]],
@@ -88,6 +98,7 @@ def run_pool(
     workers: int,
     bar: Any,
     cores: int,
+    first: Callable[[], object] | None = None,
 ) -> None:
     """Run ``task(start, stop)`` for the chunks ``queue`` in ``workers`` spawned processes.
 
@@ -95,14 +106,25 @@ def run_pool(
     and return ``(start, seconds)``; ``sizes`` maps a chunk's start to its sample count, by
     which ``bar`` advances. Threads per worker are shared out of ``cores``. An interrupt
     or a failure stops the pool at once: running chunks are lost, finished ones kept.
+
+    ``first``, if given, is called in this process while the workers start, with a
+    worker's thread count (so that it calls the same kernels: some solvers pick a kernel
+    by the thread count); the caller solves a chunk with it, compiling the solver's numba
+    kernels, and the workers take no chunk before they are compiled
+    (:mod:`pdeml.data.compile_gate`), unless a first chunk of the same problem class
+    was solved so in this process before.
     """
     # spawn: a forked child would inherit numba's threading layer in an unsafe state.
     context = multiprocessing.get_context("spawn")
+    threads = threads_per_worker(workers, cores)
+    # After a first chunk of this kind in this process, the cache holds its kernels.
+    kind = (type(problem).__module__, type(problem).__qualname__, threads)
+    gate = shared_state(context) if first is not None and kind not in _COMPILED else None
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=init_worker,
-        initargs=(threads_per_worker(workers, cores), problem.worker_modules()),
+        initargs=(threads, problem.worker_modules(), gate),
     )
     pending: set[Future] = set()
 
@@ -117,6 +139,10 @@ def run_pool(
             # ignored SIGINT, so a Ctrl-C while they still import is not theirs to report.
             with children_ignore_sigint():
                 submit_more()
+            if first is not None:
+                with CompileGate(gate), limited_threads(threads):
+                    first()
+                _COMPILED.add(kind)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

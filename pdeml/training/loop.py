@@ -28,6 +28,7 @@ from torch import nn
 from pdeml.training.checkpoint import check_same_run, load_checkpoint, save_checkpoint
 from pdeml.training.guard import Clock, diverged
 from pdeml.training.log import MetricsLog
+from pdeml.training.optimizers import make_optimizer
 from pdeml.training.steps import BatchSource, StepConfig
 from pdeml.training.tracking import Tracker
 
@@ -53,7 +54,8 @@ class StepRun:
         self.out = out
         self.params = list(model.parameters())
         self.device = self.params[0].device
-        self.optimizer = torch.optim.Adam(groups or [{"params": self.params}], lr=config.lr)
+        # Fused into one kernel per step, complex weights included (optimizers.py).
+        self.optimizer = make_optimizer("adam", groups or [{"params": self.params}], config.lr)
         self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
         self.scheduler = self._scheduler()
         self.log = MetricsLog(out, tracker=tracker)

@@ -43,6 +43,7 @@ from pdeml.training.distributed import DistributedContext
 from pdeml.training.guard import TrainingDiverged, check_finite, diverged
 from pdeml.training.log import METRICS, MetricsLog, finite_json
 from pdeml.training.loop import CHECKPOINT, StepRun
+from pdeml.training.optimizers import make_optimizer
 from pdeml.training.steps import BatchSource, StepConfig
 from pdeml.training.tracking import Tracker, tracking
 
@@ -86,8 +87,8 @@ class Trainer:
 
     def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
         c = self._epoch_config()
-        cls = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
-        return cls(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        # One fused kernel per step, complex spectral weights included (optimizers.py).
+        return make_optimizer(c.optimizer, model.parameters(), c.lr, c.weight_decay)
 
     def _scheduler(
         self, optimizer: torch.optim.Optimizer, steps_per_epoch: int
