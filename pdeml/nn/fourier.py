@@ -44,7 +44,8 @@ class _LowRFFT(torch.autograd.Function):
     Torch's backward of a sliced ``rfft`` zero-fills the half spectrum, then a full complex
     spectrum, and runs a complex FFT on it; the gradient is also ``irfft`` of the kept
     columns (halved where they stand for a conjugate pair), half the work. Measured on one
-    CPU thread: a 1D FNO training step at 1024 points 15 % faster, 2D at 43² 12 %.
+    CPU thread, a whole FNO training step (batch 20): 15 % faster in 1D at 1024 points,
+    12 % in 2D at 43², no change at 16² (where the FFTs are a small part of the step).
     """
 
     @staticmethod
