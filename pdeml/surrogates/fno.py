@@ -262,7 +262,8 @@ class FNOSurrogate(GridOperatorSurrogate):
                 stacklevel=2,
             )
             h["modes"] = clipped
-        return super().fit(train, valid, **options)
+        super().fit(train, valid, **options)
+        return self
 
     def _check_time_dependent(self, variant: str) -> None:
         self.check_time_stepping(variant)
