@@ -33,6 +33,7 @@ import torch
 
 from pdeml.nn.fourier import count_parameters
 from pdeml.training.losses import relative_lp
+from pdeml.training.optimizers import make_optimizer
 
 #: Paper settings per dimension: modes, width (Darcy 2D and Burgers 1D of the FNO paper).
 NETWORKS = {2: (12, 32), 1: (16, 64)}
@@ -52,10 +53,34 @@ class Cell:
     samples: int
 
 
-def build_pair(dims: int, grid: int) -> dict[str, torch.nn.Module]:
-    """pdeml's and neuralop's FNO of the paper's architecture for one dimension and grid."""
+def neuralop_fno(n_modes: tuple[int, ...], width: int, padding: float | None) -> torch.nn.Module:
+    """neuraloperator's FNO configured as the paper's (and pdeml's) architecture.
+
+    A single linear lifting, four Fourier layers with a linear skip and no channel MLP,
+    projection through 128 channels, grid coordinates appended. neuralop counts modes over
+    the full spectrum: it keeps ``n // 2`` on each side of a full axis and ``n // 2 + 1`` of
+    the real-FFT axis, so ``(2m, 2m - 1)`` keeps the same weights as pdeml's ``modes=m``
+    (checked: equal parameter counts in the reports).
+    """
     from neuralop.models import FNO as NeuralopFNO
 
+    return NeuralopFNO(
+        n_modes=n_modes,
+        in_channels=1,
+        out_channels=1,
+        hidden_channels=width,
+        n_layers=4,
+        lifting_channel_ratio=0,
+        projection_channel_ratio=128 / width,
+        use_channel_mlp=False,
+        fno_skip="linear",
+        domain_padding=padding,
+        positional_embedding="grid",
+    )
+
+
+def build_pair(dims: int, grid: int) -> dict[str, torch.nn.Module]:
+    """pdeml's and neuralop's FNO of the paper's architecture for one dimension and grid."""
     from pdeml.nn.fourier import FNO
 
     modes, width = NETWORKS[dims]
@@ -70,19 +95,7 @@ def build_pair(dims: int, grid: int) -> dict[str, torch.nn.Module]:
         # The real-FFT axis keeps n // 2 + 1 of neuralop's count: 2m - 1 keeps m.
         n_modes = (2 * modes - 1,)
         padding = None
-    theirs = NeuralopFNO(
-        n_modes=n_modes,
-        in_channels=1,
-        out_channels=1,
-        hidden_channels=width,
-        n_layers=4,
-        lifting_channel_ratio=0,
-        projection_channel_ratio=128 / width,
-        use_channel_mlp=False,
-        fno_skip="linear",
-        domain_padding=padding,
-        positional_embedding="grid",
-    )
+    theirs = neuralop_fno(n_modes, width, padding)
     return {"pdeml": ours, "neuraloperator": theirs}
 
 
@@ -107,7 +120,8 @@ def _time(fn: Callable[[], None], device: str, repeat: int) -> float:
 
 
 def _step_fn(net: torch.nn.Module, cell: Cell, x: torch.Tensor, y: torch.Tensor):
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    # The Trainer's optimiser, so that `step` and `epoch` time the same update.
+    optimizer = make_optimizer("adam", net.parameters(), 1e-3)
     batches = [(x[i : i + cell.batch], y[i : i + cell.batch]) for i in range(0, len(x), cell.batch)]
     state = {"k": 0}
 

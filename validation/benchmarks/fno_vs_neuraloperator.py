@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _fno_matrix
 import _report
 
 import pdeml
@@ -45,27 +46,6 @@ SIZES = {
     "quick": (43, 85, 200, 50, 20, 12, 32, 20),
     "paper": (85, 421, 1000, 200, 50, 12, 32, 20),
 }
-
-
-def neuralop_fno(modes: int, width: int, padding: float) -> torch.nn.Module:
-    from neuralop.models import FNO as NeuralopFNO
-
-    # neuralop counts modes over the full spectrum and keeps n // 2 on each side of the
-    # first axis and n // 2 + 1 of the real-FFT axis: (2m, 2m - 1) keeps exactly m and m,
-    # the same weights as pdeml's modes=m (checked: equal parameter counts in the table).
-    return NeuralopFNO(
-        n_modes=(2 * modes, 2 * modes - 1),
-        in_channels=1,
-        out_channels=1,
-        hidden_channels=width,
-        n_layers=4,
-        lifting_channel_ratio=0,
-        projection_channel_ratio=128 / width,
-        use_channel_mlp=False,
-        fno_skip="linear",
-        domain_padding=padding,
-        positional_embedding="grid",
-    )
 
 
 def pdeml_fno(modes: int, width: int) -> torch.nn.Module:
@@ -91,7 +71,9 @@ def run(size: str, device: str) -> str:
     rows = []
     builders = {
         "pdeml": lambda: pdeml_fno(modes, width),
-        "neuraloperator": lambda: neuralop_fno(modes, width, 9 / res),
+        "neuraloperator": lambda: _fno_matrix.neuralop_fno(
+            (2 * modes, 2 * modes - 1), width, 9 / res
+        ),
     }
     for name, build in builders.items():
         torch.manual_seed(0)
@@ -150,8 +132,6 @@ def _ints(text: str) -> list[int]:
 
 
 def run_matrix(args: argparse.Namespace) -> None:
-    import _fno_matrix
-
     compiled = [{"off": False, "on": True}[v] for v in args.compile.split(",")]
     cells = _fno_matrix.cells(
         _ints(args.grids),
