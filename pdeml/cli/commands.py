@@ -91,6 +91,7 @@ def _describe_dataset(path: str) -> tuple[str, bool]:
             "created",
             "seconds_wall",
             "solve_seconds_per_sample",
+            "draw_seconds_per_sample",
             "workers",
             "source",
         ):

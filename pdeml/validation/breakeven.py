@@ -124,7 +124,8 @@ def break_even(
         finished run).
     data_seconds_per_sample : float or None
         The reference solver's time per training sample when the data were generated (the
-        dataset's ``solve_seconds_per_sample``); ``None`` when unknown.
+        dataset's ``solve_seconds_per_sample`` plus ``draw_seconds_per_sample``); ``None``
+        when unknown.
     n_train : int
         Training samples.
     needs_data : bool

@@ -23,11 +23,22 @@ from pdeml.validation.timing import TIMING_REPEATS, spread, thread_settings, tim
 
 
 def dataset_path(suite: Suite, case: ProblemCase) -> Path:
-    """Where the dataset of a problem case lives (named by its content, so it is reused)."""
+    """Where the dataset of a problem case lives (named by its content, so it is reused).
+
+    The name hashes the problem, the sample count and seed, and the reference solver with
+    its options: a changed solver default (Darcy's face averages became harmonic) makes a
+    new dataset instead of reusing one solved the old way.
+    """
     problem = case.problem()
     key = json.dumps(
-        {"problem": problem.to_dict(), "n": case.n_train + case.n_test, "seed": case.seed},
+        {
+            "problem": problem.to_dict(),
+            "n": case.n_train + case.n_test,
+            "seed": case.seed,
+            "solver": problem.reference_solver().describe(),
+        },
         sort_keys=True,
+        default=str,
     )
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     return suite.data_dir / f"{case.id}_{digest}.h5"

@@ -189,8 +189,11 @@ def _validate(
                     raise ValueError(
                         f"{path}: holds {len(ds)} samples, expected {case.n_train + case.n_test}"
                     )
-                # What one training sample cost the reference solver (break-even accounting).
-                solve_seconds[case.id] = ds.attrs.get("solve_seconds_per_sample")
+                # What one training sample cost (break-even accounting): its solve, and its
+                # drawing where that is a solver run too (Navier–Stokes, Lorenz96 spin-up).
+                solve = ds.attrs.get("solve_seconds_per_sample")
+                draw = ds.attrs.get("draw_seconds_per_sample", 0.0)
+                solve_seconds[case.id] = None if solve is None else solve + draw
             paths[case.id] = path
         env = environment()
         env["load_start"] = env.pop("load_average", None)

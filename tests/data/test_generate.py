@@ -23,6 +23,8 @@ def test_generated_file_holds_fields_coords_and_provenance(tmp_path, small_darcy
     assert ds.attrs["seed"] == 3 and ds.attrs["version"] == pdeml.__version__
     assert ds.attrs["solver"]["name"] == small_darcy.reference_solver().name
     assert ds.attrs["solve_seconds_per_sample"] > 0
+    # Drawing is timed apart from the solve (for Navier–Stokes it is a solver run too).
+    assert ds.attrs["draw_seconds_per_sample"] > 0
     assert ds.problem == small_darcy
     # The stored data are the fine solution strided, not a coarse solve.
     fine = small_darcy.sample_inputs(6, seed=3, resolution=29)
