@@ -84,8 +84,9 @@ SPEEDUP_HELP = (
 #: How the break-even count is computed and read.
 BREAK_EVEN_HELP = (
     "Break-even (queries): the smallest number of queries N after which generating the "
-    "surrogate's training data (the reference solver's recorded time per sample when the "
-    "dataset was made, times the training samples; none for a physics-informed surrogate), "
+    "surrogate's training data (the time per sample recorded when the dataset was made, "
+    "the solve and the drawing of the inputs, which for Navier–Stokes is a solver run too, "
+    "times the training samples; none for a physics-informed surrogate), "
     "training it and answering N queries costs less time than answering the N queries with "
     "the reference solver at equal accuracy (the time behind the speed-up). ∞: never, because "
     "the surrogate is slower per query, or less accurate than every reference setting. “—”: "
