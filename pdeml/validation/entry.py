@@ -30,12 +30,16 @@ def dataset_path(suite: Suite, case: ProblemCase) -> Path:
     new dataset instead of reusing one solved the old way.
     """
     problem = case.problem()
+    try:
+        solver: Any = problem.reference_solver().describe()
+    except NotImplementedError:  # a problem without a solver: its data come from elsewhere
+        solver = None
     key = json.dumps(
         {
             "problem": problem.to_dict(),
             "n": case.n_train + case.n_test,
             "seed": case.seed,
-            "solver": problem.reference_solver().describe(),
+            "solver": solver,
         },
         sort_keys=True,
         default=str,

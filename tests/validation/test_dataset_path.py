@@ -47,3 +47,15 @@ def test_changed_solver_default_makes_new_dataset(tmp_path, monkeypatch):
 
     monkeypatch.setattr(DarcyFDSolver, "describe", arithmetic)
     assert dataset_path(suite, suite.problems[0]) != before
+
+
+def test_problem_without_solver_still_has_a_path(tmp_path, monkeypatch):
+    suite = _suite(tmp_path)
+    problem_type = type(suite.problems[0].problem())
+
+    def no_solver(self, **options):
+        raise NotImplementedError
+
+    monkeypatch.setattr(problem_type, "reference_solver", no_solver)
+    path = dataset_path(suite, suite.problems[0])
+    assert path.parent == tmp_path and path.suffix == ".h5"
