@@ -167,11 +167,8 @@ def test_energy_and_enstrophy_budgets_hold_to_second_order():
 
 
 # -- the two backends ------------------------------------------------------------------------
-@pytest.mark.parametrize("n, steps", [(32, 300), (64, 200)])
-def test_torch_backend_agrees_with_numba_to_round_off(n, steps):
-    # Same symbols and arithmetic, different FFT libraries: the difference is FFT round-off
-    # (1e-16) amplified by a few hundred nonlinear steps; measured ~5e-16 relative.
-    torch = pytest.importorskip("torch")
+def short_run(n: int, steps: int) -> tuple[np.ndarray, dict]:
+    """Initial vorticity and ``integrate_vorticity`` arguments of a 2-snapshot test run."""
     problem = NavierStokes2D(resolution=n, solver_resolution=n, T=2, t_in=1, dt=1e-3)
     w0 = 3.0 * problem.sample_initial(2, seed=4)
     kwargs = {
@@ -181,6 +178,15 @@ def test_torch_backend_agrees_with_numba_to_round_off(n, steps):
         "steps_per_snapshot": steps // 2,
         "forcing": problem.forcing(),
     }
+    return w0, kwargs
+
+
+@pytest.mark.parametrize("n, steps", [(32, 300), (64, 200)])
+def test_torch_backend_agrees_with_numba_to_round_off(n, steps):
+    # Same symbols and arithmetic, different FFT libraries: the difference is FFT round-off
+    # (1e-16) amplified by a few hundred nonlinear steps; measured ~5e-16 relative.
+    torch = pytest.importorskip("torch")
+    w0, kwargs = short_run(n, steps)
     reference = integrate_vorticity(w0, **kwargs)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # 2 shared cores: OpenMP threads only fight each other
@@ -214,16 +220,8 @@ def test_float32_path_agrees_with_float64_within_the_round_off_bound(backend):
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # 2 shared cores: OpenMP threads only fight each other
     n, steps = 32, 300
-    problem = NavierStokes2D(resolution=n, solver_resolution=n, T=2, t_in=1, dt=1e-3)
-    w0 = 3.0 * problem.sample_initial(2, seed=4)
-    kwargs = {
-        "nu": problem.nu,
-        "dt": 1e-3,
-        "n_snapshots": 2,
-        "steps_per_snapshot": steps // 2,
-        "forcing": problem.forcing(),
-        "backend": backend,
-    }
+    w0, kwargs = short_run(n, steps)
+    kwargs["backend"] = backend
     try:
         reference = integrate_vorticity(w0, **kwargs)
         single = integrate_vorticity(w0, dtype="float32", **kwargs)
