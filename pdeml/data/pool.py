@@ -152,12 +152,13 @@ def run_pool(
     except BaseException:
         # Interrupted or failed: stop at once instead of waiting for the running chunks
         # (a chunk is written under a temporary name and renamed, so killing a worker
-        # mid-chunk loses only that chunk's work).
-        for future in pending:
-            future.cancel()
+        # mid-chunk loses only that chunk's work). The futures are not cancelled: the
+        # pool's own thread fails every unfinished one when it finds its workers gone,
+        # and in Python 3.11 it dies with a printed InvalidStateError traceback when one
+        # of them was cancelled meanwhile (concurrent.futures.process.terminate_broken).
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             if process.is_alive():
                 process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
         raise
     pool.shutdown(wait=True)

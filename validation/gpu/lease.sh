@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # One GPU lease, as run on the lent H200 (16 cores): the paper-size Burgers and Darcy suite,
-# then the FNO timing matrix against neuraloperator on the GPU. Needs the wheels of the
-# packages the machine lacks in .whl/ (pdeml's: rocket-fft, pyamg, h5netcdf, dask,
-# distributed and theirs; neuraloperator, tensorly, tensorly-torch for the benchmark) and
-# writes everything worth keeping under $OUT. Each stage has its own time limit so that a
-# slow stage cannot take the others' results with it.
+# a profile of one FNO training step of each package, then the FNO timing matrix against
+# neuraloperator on the GPU. Writes everything worth keeping under $OUT.
+#
+# Carried to the machine (it reaches no package index): the wheels of the packages it lacks
+# in .whl/ (pdeml's: rocket-fft, pyamg, h5netcdf, dask, distributed and theirs;
+# neuraloperator, tensorly, tensorly-torch for the benchmarks) and the suite's two datasets,
+# generated here beforehand and gzip-compressed to fit the 64 MiB that travels
+# (validation/gpu/compress_dataset.py; same samples, same attributes):
+#
+#   data/suites/burgers_6aa55072cd.h5, data/suites/darcy_82384d3815.h5
+#
+# The first lease (2026-12-04, 4880be4) spent its whole suite stage generating the data.
+# Each stage has its own time limit so that a slow stage cannot take the others' results
+# with it. The suite's four entries run side by side (--workers 4): the two trainings share
+# the GPU and the two reference ladders the CPU cores while they run.
 #
 #   PDEML_COMMIT=<commit> OUT=<folder> bash validation/gpu/lease.sh
 set -u
 OUT=${OUT:?set OUT to a folder}
-SUITE_SECONDS=${SUITE_SECONDS:-320}
-MATRIX_SECONDS=${MATRIX_SECONDS:-100}
-COMPILE_SECONDS=${COMPILE_SECONDS:-140}
+SUITE_SECONDS=${SUITE_SECONDS:-400}
+PROFILE_SECONDS=${PROFILE_SECONDS:-45}
+MATRIX_SECONDS=${MATRIX_SECONDS:-120}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
@@ -23,20 +33,20 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
 
 start=$(date +%s)
 timeout "$SUITE_SECONDS" python3 -m pdeml.cli validate validation/suites/paper_burgers_darcy.toml \
-    --out /tmp/paper --workers 3 --quiet >"$OUT/suite.log" 2>&1
+    --out runs/paper_suite --workers 4 --quiet >"$OUT/suite.log" 2>&1
 echo "suite exit $? after $(($(date +%s) - start)) s" >>"$OUT/suite.log"
-tar czf "$OUT/paper.tgz" --exclude='*.pt' -C /tmp paper
+tar czf "$OUT/paper.tgz" --exclude='*.pt' runs/paper_suite
+
+start=$(date +%s)
+for cell in "--dims 2 --grid 85 --batch 20" "--dims 1 --grid 8192 --batch 64"; do
+    # shellcheck disable=SC2086  # the cell's flags are meant to split
+    timeout "$PROFILE_SECONDS" python3 validation/benchmarks/fno_step_profile.py $cell --top
+done >"$OUT/profile.log" 2>&1
+echo "profile exit $? after $(($(date +%s) - start)) s" >>"$OUT/profile.log"
 
 start=$(date +%s)
 timeout "$MATRIX_SECONDS" python3 validation/benchmarks/fno_vs_neuraloperator.py --matrix \
     --device cuda --grids 43,85,141 --grids1d 1024,8192 --batch 20,64 --threads 1 \
-    --precision fp32,bf16 --repeats 3 --log "$OUT/matrix.jsonl" --write >"$OUT/matrix.log" 2>&1
+    --precision fp32,bf16 --repeats 3 --log "$OUT/matrix.jsonl" >"$OUT/matrix.log" 2>&1
 echo "matrix exit $? after $(($(date +%s) - start)) s" >>"$OUT/matrix.log"
-cp validation/reports/fno_matrix_gpu.md "$OUT/" 2>/dev/null
-
-start=$(date +%s)
-timeout "$COMPILE_SECONDS" python3 validation/benchmarks/fno_vs_neuraloperator.py --matrix \
-    --device cuda --grids 85 --grids1d "" --batch 20 --threads 1 --precision fp32,bf16 \
-    --compile on --repeats 3 --log "$OUT/compiled.jsonl" >"$OUT/compiled.log" 2>&1
-echo "compiled exit $? after $(($(date +%s) - start)) s" >>"$OUT/compiled.log"
 ls -la "$OUT"
