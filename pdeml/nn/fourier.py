@@ -28,13 +28,28 @@ def _conv1x1(dims: int, c_in: int, c_out: int) -> nn.Module:
     return PointwiseLinear(c_in, c_out)
 
 
+#: The weights of :func:`_pair_weights` made so far, by (kept, n, value, dtype, device).
+_PAIR_WEIGHTS: dict[tuple[int, int, float, torch.dtype, torch.device], torch.Tensor] = {}
+
+
 def _pair_weights(kept: int, n: int, value: float, like: torch.Tensor) -> torch.Tensor:
     """``value`` for each kept column of an ``n``-point real FFT that stands for a pair of
-    conjugate frequencies, 1 for the zero frequency and the Nyquist frequency (even ``n``)."""
-    weights = torch.full((kept,), value, dtype=like.real.dtype, device=like.device)
-    weights[0] = 1.0
-    if n % 2 == 0 and kept == n // 2 + 1:
-        weights[-1] = 1.0
+    conjugate frequencies, 1 for the zero frequency and the Nyquist frequency (even ``n``).
+
+    Made on the host and copied to ``like``'s device once per shape, then reused: on a GPU,
+    writing one element of a device tensor from Python (``weights[0] = 1.0``) is a blocking
+    host-to-device copy, and the profile of a GPU training step
+    (``validation/benchmarks/fno_step_profile.py``, 1D 8192 points, batch 64) showed eight
+    such stalls a step, one per backward of a Fourier transform.
+    """
+    key = (kept, n, value, like.real.dtype, like.device)
+    weights = _PAIR_WEIGHTS.get(key)
+    if weights is None:
+        host = torch.full((kept,), value, dtype=like.real.dtype)
+        host[0] = 1.0
+        if n % 2 == 0 and kept == n // 2 + 1:
+            host[-1] = 1.0
+        weights = _PAIR_WEIGHTS[key] = host.to(like.device)
     return weights
 
 

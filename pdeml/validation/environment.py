@@ -29,17 +29,19 @@ def environment() -> dict[str, Any]:
     """pdeml version, commit, machine, device, date and load average, for the report.
 
     ``load_average`` is ``os.getloadavg()`` now (1, 5 and 15 minutes), ``None`` where the
-    platform has none. Outside a git checkout (an sdist, a copy sent to another machine) the
-    commit is read from the ``PDEML_COMMIT`` environment variable, else "unknown".
-    """
+    platform has none. The commit is the ``PDEML_COMMIT`` environment variable where set
+    (a copy sent to another machine may carry a stale ``.git``: the lent GPU machine's copy
+    reported a commit two sessions old), else git's, else "unknown" (an sdist)."""
     import torch
 
-    try:
-        commit = _git("rev-parse", "--short", "HEAD").strip()
-        if _git("status", "--porcelain", "--untracked-files=no").strip():
-            commit += " (with uncommitted changes)"
-    except (OSError, subprocess.CalledProcessError):
-        commit = os.environ.get("PDEML_COMMIT", "unknown")
+    commit = os.environ.get("PDEML_COMMIT", "").strip()
+    if not commit:
+        try:
+            commit = _git("rev-parse", "--short", "HEAD").strip()
+            if _git("status", "--porcelain", "--untracked-files=no").strip():
+                commit += " (with uncommitted changes)"
+        except (OSError, subprocess.CalledProcessError):
+            commit = "unknown"
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
