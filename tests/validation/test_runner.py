@@ -230,3 +230,33 @@ def test_local_workers_do_not_trim_malloc_on_every_free():
     assert "MALLOC_TRIM_THRESHOLD_" not in env
     assert env.get("OMP_NUM_THREADS") == 1
     assert worker_environ(2).get("OMP_NUM_THREADS") == 2
+
+
+def test_an_interrupted_training_resumes_where_it_stopped(tmp_path, monkeypatch):
+    # A long suite training cut short (Ctrl-C, a GPU lease's time limit) continues from its
+    # last checkpoint on the next run instead of starting over.
+    from pdeml.training import trainer as trainer_module
+
+    suite = tiny_suite(tmp_path, training={"epochs": 4, "checkpoint_every": 1})
+    suite["surrogates"] = suite["surrogates"][:1]
+    suite["problems"][0].pop("reference")
+    out = tmp_path / "out"
+    appended = []
+    original = trainer_module.MetricsLog.append
+
+    def append(self, record):
+        appended.append(record["epoch"])
+        if record["epoch"] == 3 and len(appended) == 3:
+            raise KeyboardInterrupt  # after epoch 2's checkpoint, before epoch 3's
+        return original(self, record)
+
+    monkeypatch.setattr(trainer_module.MetricsLog, "append", append)
+    with pytest.raises(KeyboardInterrupt):
+        pdeml.validate(suite, out, workers=1, progress=False)
+    assert list((out / "training").iterdir()), "no checkpoint kept"
+    pdeml.validate(suite, out, workers=1, progress=False)
+    assert appended == [1, 2, 3, 3, 4]  # the second run trained epochs 3 and 4 only
+    record = json.loads((out / "entries" / "darcy__fno.json").read_text())
+    assert record["status"] == "ok"
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3, 4]
+    assert not list((out / "training").iterdir()), "a finished training's checkpoint is kept"
