@@ -20,7 +20,13 @@ from pdeml._json import write_json
 from pdeml._threads import available_cores, limited_threads
 from pdeml.validation.records import ENTRIES, spec_fingerprint
 from pdeml.validation.suite import ProblemCase, Suite, SurrogateCase
-from pdeml.validation.timing import TIMING_REPEATS, spread, thread_settings, timed_calls
+from pdeml.validation.timing import (
+    TIMING_REPEATS,
+    load_average,
+    spread,
+    thread_settings,
+    timed_calls,
+)
 
 
 def dataset_path(suite: Suite, case: ProblemCase) -> Path:
@@ -76,6 +82,7 @@ def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
         "speedup_note": "",
         "ladder": [],
     }
+    record["measured"] = where_measured()
     begin = time.perf_counter()
     # Entries running side by side must not each start a thread per core: OpenMP threads
     # that wait for a busy core made small trainings 50x slower (measured). Local workers
@@ -94,8 +101,26 @@ def run_entry(spec: dict[str, Any]) -> dict[str, Any]:
         record["error"] = f"{type(error).__name__}: {error}"
         record["traceback"] = traceback.format_exc(limit=6)
     record["seconds"] = time.perf_counter() - begin
+    record["measured"]["load_end"] = load_average()
     write_json(out / f"{spec['id']}.json", record)
     return record
+
+
+#: What :func:`where_measured` keeps of :func:`~pdeml.validation.environment.environment`.
+MEASURED_KEYS = ("commit", "machine", "cpu", "cores", "device", "date")
+
+
+def where_measured() -> dict[str, Any]:
+    """Where and when an entry runs: commit, machine, device, date and the load average.
+
+    Kept in the entry's own record because the suite's environment describes the last
+    invocation, which may only have reused finished entries (a re-render, a resumed run on
+    another machine) and measured none of them.
+    """
+    from pdeml.validation.environment import environment
+
+    env = environment()
+    return {**{k: env.get(k) for k in MEASURED_KEYS}, "load_start": env.get("load_average")}
 
 
 def has_uncertainty(surrogate: Any) -> bool:

@@ -38,6 +38,7 @@ from pdeml.validation.report_summary import mean_l2, metric_value, queries_cell,
 from pdeml.validation.report_text import (
     BREAK_EVEN_HELP,
     ENVIRONMENT_LABELS,
+    MEASURED_HELP,
     METRIC_HELP,
     METRIC_LABELS,
     SPEEDUP_HELP,
@@ -244,6 +245,38 @@ def _environment_section(
     if seen:
         rows.append([ENVIRONMENT_LABELS["timing_threads"], "; ".join(seen)])
     b.blocks.append(Table(["Item", "Value"], rows, [False, False]))
+    _measured_table(b, entries)
+
+
+def _measured_table(b: ReportBuilder, entries: list[dict[str, Any]]) -> None:
+    """Where and when each entry was measured (its own record), beside the suite's table,
+    which describes the invocation that wrote the report."""
+    measured = [e for e in entries if isinstance(e.get("measured"), Mapping)]
+    if not measured:
+        return  # records written before entries kept this
+    b.blocks.append(Para(MEASURED_HELP))
+    rows = []
+    for e in measured:
+        m = e["measured"]
+        machine = ", ".join(
+            str(v) for v in (m.get("machine"), m.get("cpu"), m.get("cores")) if v is not None
+        )
+        pools = e.get("timing_threads")
+        rows.append(
+            [
+                str(e["id"]),
+                environment_value("date", m.get("date")),
+                environment_value("commit", m.get("commit")),
+                machine or "—",
+                environment_value("device", m.get("device")),
+                environment_value("load_start", m.get("load_start")),
+                environment_value("load_end", m.get("load_end")),
+                threads_text(pools) if isinstance(pools, Mapping) else "—",
+            ]
+        )
+    headers = ["Entry", "Started", "Commit", "Machine, CPU, cores", "Device"]
+    headers += ["Load at start", "Load at end", "Thread pools while timing"]
+    b.blocks.append(Table(headers, rows, [False] * len(headers)))
 
 
 def write_report(out_dir: str | os.PathLike[str]) -> dict[str, Path]:

@@ -69,6 +69,12 @@ ENVIRONMENT_LABELS = {
     "threads": "Threads",
     "timing_threads": "Thread pools while timing",
 }
+#: Above the table of where each entry was measured.
+MEASURED_HELP = (
+    "The table above describes the run that wrote this report. A run reuses the entries "
+    "that finished earlier with the same settings, so each entry records where and when it "
+    "was itself measured (load averages over 1, 5 and 15 minutes)."
+)
 #: How the speed-up column is computed and read.
 SPEEDUP_HELP = (
     "Speed-up at equal accuracy: the reference solver's time per sample at the surrogate's "

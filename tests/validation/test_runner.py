@@ -133,6 +133,25 @@ def test_second_run_skips_finished_entries(finished, monkeypatch):
     assert ran == ["darcy__broken"]  # failed entries are retried, finished ones are not
 
 
+def test_a_rerun_reports_where_each_entry_was_measured(finished, tmp_path):
+    # The suite's environment is the last invocation's; a re-render that measured nothing
+    # must still say when and where each entry was measured.
+    from pdeml.validation.report import write_report
+
+    _, out, _ = finished
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    measured = entry(copy, "darcy__fno")["measured"]
+    assert {"commit", "machine", "device", "date", "load_start", "load_end"} <= set(measured)
+    suite = json.loads((copy / "suite.json").read_text())
+    suite["environment"]["date"] = "2099-01-01 00:00 UTC"  # a later re-render
+    (copy / "suite.json").write_text(json.dumps(suite))
+    text = write_report(copy)["markdown"].read_text()
+    assert "2099-01-01 00:00 UTC" in text  # the invocation's table
+    row = next(line for line in text.splitlines() if line.startswith("| darcy__fno | 20"))
+    assert measured["date"] in row and measured["commit"] in row
+
+
 @pytest.mark.slow
 def test_an_edited_entry_runs_again(finished, monkeypatch, tmp_path):
     # Same id, other hyperparameters: the stored result is not the one asked for.
