@@ -11,15 +11,16 @@
 #
 #   data/suites/burgers_6aa55072cd.h5, data/suites/darcy_82384d3815.h5
 #
-# The first lease (2026-12-04, 4880be4) spent its whole suite stage generating the data.
-# Each stage has its own time limit so that a slow stage cannot take the others' results
-# with it. The suite's four entries run side by side (--workers 4): the two trainings share
-# the GPU and the two reference ladders the CPU cores while they run.
+# The first lease (2026-12-04, 4880be4) spent its whole suite stage generating the data;
+# the second (ad35826) finished three of the four entries side by side (--workers 4) but
+# not the Darcy FNO's 500 epochs (> 270 s alone on the H200). Each stage has its own time
+# limit so that a slow stage cannot take the others' results with it.
 #
 #   PDEML_COMMIT=<commit> OUT=<folder> bash validation/gpu/lease.sh
 set -u
 OUT=${OUT:?set OUT to a folder}
 SUITE_SECONDS=${SUITE_SECONDS:-400}
+SUITE_WORKERS=${SUITE_WORKERS:-1}
 PROFILE_SECONDS=${PROFILE_SECONDS:-45}
 MATRIX_SECONDS=${MATRIX_SECONDS:-120}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -31,9 +32,14 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
     python3 -c "import torch, numba, numpy; print('torch', torch.__version__, 'numba', numba.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())"
 } >"$OUT/env.txt" 2>&1
 
+# The entries a previous lease finished (same fingerprints) are reused, not run again; a
+# training cut short by a stage's limit resumes from its checkpoint (runs/paper_suite/
+# training) in the next call while the machine is still warm.
+mkdir -p runs/paper_suite/entries
+cp -n validation/reports/paper_suite_partial/entries/* runs/paper_suite/entries/ 2>/dev/null
 start=$(date +%s)
 timeout "$SUITE_SECONDS" python3 -m pdeml.cli validate validation/suites/paper_burgers_darcy.toml \
-    --out runs/paper_suite --workers 4 --quiet >"$OUT/suite.log" 2>&1
+    --out runs/paper_suite --workers "$SUITE_WORKERS" --quiet >"$OUT/suite.log" 2>&1
 echo "suite exit $? after $(($(date +%s) - start)) s" >>"$OUT/suite.log"
 tar czf "$OUT/paper.tgz" --exclude='*.pt' runs/paper_suite
 
