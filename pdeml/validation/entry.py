@@ -193,10 +193,13 @@ def resumable(options: Mapping[str, Any], folder: Path) -> dict[str, Any]:
     training where it stopped instead of starting it over. Checkpoints left by an earlier
     spec of the same entry (a suite line edited since) are removed.
     """
-    for stale in folder.parent.glob(f"{folder.name.rsplit('-', 1)[0]}-*"):
-        if stale != folder:
-            shutil.rmtree(stale, ignore_errors=True)
     from pdeml.training.config import TrainerConfig
+
+    entry_id = folder.name.rsplit("-", 1)[0]
+    for stale in folder.parent.glob(f"{entry_id}-*"):
+        # Exact id only: "fno-*" also matches another entry's "fno-3d-<fingerprint>".
+        if stale != folder and stale.name.rsplit("-", 1)[0] == entry_id:
+            shutil.rmtree(stale, ignore_errors=True)
 
     epochs = options.get("epochs", TrainerConfig.epochs)
     every = options.get("checkpoint_every")

@@ -279,3 +279,17 @@ def test_an_interrupted_training_resumes_where_it_stopped(tmp_path, monkeypatch)
     assert record["status"] == "ok"
     assert [h["epoch"] for h in record["history"]] == [1, 2, 3, 4]
     assert not list((out / "training").iterdir()), "a finished training's checkpoint is kept"
+
+
+def test_stale_checkpoints_of_an_edited_entry_go_but_not_another_entrys(tmp_path):
+    from pdeml.validation.entry import resumable
+
+    training = tmp_path / "training"
+    mine = training / "ns__fno-aaaaaaaaaaaa"
+    edited = training / "ns__fno-bbbbbbbbbbbb"  # the same entry, an older suite line
+    other = training / "ns__fno-3d-cccccccccccc"  # another entry whose id starts alike
+    for folder in (edited, other):
+        folder.mkdir(parents=True)
+    options = resumable({"epochs": 500}, mine)
+    assert not edited.exists() and other.exists()
+    assert options == {"out_dir": mine, "resume": True, "checkpoint_every": 10}

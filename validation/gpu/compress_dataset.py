@@ -2,7 +2,8 @@
 
 The copy holds the same variables, dimensions and attributes (read back by
 :func:`pdeml.open_dataset` as the same dataset); only the HDF5 storage is compressed, which
-shrinks a Darcy file (a two-valued coefficient and a smooth solution) about 2.8 times.
+shrinks a Darcy file (a two-valued coefficient and a smooth solution) about 2.9 times
+(1200 paper-size samples: 69.5 MB to 23.6 MB).
 
     python validation/gpu/compress_dataset.py SOURCE.h5 COPY.h5
 """
