@@ -54,12 +54,22 @@ def _interrupt_outside_finalisers(signum: int, frame: FrameType | None) -> None:
     came while torch was being imported, which runs garbage collection); the signal is
     sent again a moment later instead, to reach ordinary code.
     """
-    if frame is not None and (
-        frame.f_code.co_filename.endswith(_SWALLOWING_FILES) or frame.f_code.co_name == "__del__"
-    ):
+    if _inside_finaliser(frame):
         threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
         return
     raise KeyboardInterrupt
+
+
+def _inside_finaliser(frame: FrameType | None) -> bool:
+    """Whether ``frame`` or any frame that called it is a finaliser: the signal can land in
+    a function a ``__del__`` calls (numpy's ``NpzFile.__del__`` -> ``close``, seen in the
+    signal trials), where the KeyboardInterrupt is swallowed just the same."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.endswith(_SWALLOWING_FILES) or code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def interrupt_outside_finalisers() -> None:

@@ -78,3 +78,31 @@ def test_a_ctrl_c_landing_in_a_finaliser_is_delivered_after_it():
         assert time.perf_counter() - begin < 1.0
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_landing_in_a_function_a_finaliser_calls_is_delivered_after_it():
+    """The signal trials caught a Ctrl-C landing in ``close()`` called by numpy's
+    ``NpzFile.__del__``: one frame below the finaliser, swallowed all the same."""
+    import os
+    import signal
+    import time
+
+    from pdeml import _signals
+
+    def close():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.001)  # the handler runs here, one call below __del__
+
+    class ClosesOnFinalise:
+        def __del__(self):
+            close()
+
+    previous = signal.signal(signal.SIGINT, _signals._interrupt_outside_finalisers)
+    try:
+        begin = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            ClosesOnFinalise()
+            time.sleep(2.0)
+        assert time.perf_counter() - begin < 1.0
+    finally:
+        signal.signal(signal.SIGINT, previous)
