@@ -194,16 +194,16 @@ class GridOperatorSurrogate(Surrogate):
 
     @classmethod
     def fit_option_names(cls) -> list[str]:
-        """The :class:`TrainerConfig` fields, ``out_dir`` and ``resume``."""
+        """The :class:`TrainerConfig` fields, ``out_dir``, ``resume`` and ``warm_start``."""
         fields = {f.name for f in dataclasses.fields(TrainerConfig)}
-        return sorted(fields | {"out_dir", "resume"})
+        return sorted(fields | {"out_dir", "resume", "warm_start"})
 
     def check_fit_options(self, options: Mapping[str, Any]) -> None:
         """Refuse unknown options (``TypeError``) and bad settings (``ValueError``, from
         :class:`TrainerConfig`, including a device this machine lacks)."""
         super().check_fit_options(options)
         config = TrainerConfig.from_options(
-            {k: v for k, v in options.items() if k not in ("out_dir", "resume")}
+            {k: v for k, v in options.items() if k not in ("out_dir", "resume", "warm_start")}
         )
         if config.device is not None:
             check_device(config.device)
@@ -215,6 +215,7 @@ class GridOperatorSurrogate(Surrogate):
         *,
         out_dir: str | Path | None = None,
         resume: bool = False,
+        warm_start: bool = False,
         **options: Any,
     ) -> GridOperatorSurrogate:
         """Train on a :class:`pdeml.Dataset`; ``options`` are :class:`TrainerConfig` fields.
@@ -226,6 +227,11 @@ class GridOperatorSurrogate(Surrogate):
         out_dir : path, optional
             Checkpoints and ``metrics.jsonl`` go here; with ``resume=True`` an interrupted
             run continues from its last checkpoint.
+        warm_start : bool
+            Start from the weights and normalisers this surrogate already has (after a
+            ``fit`` or :func:`pdeml.load_surrogate`) instead of a fresh initialisation: a
+            second training cycle with a new schedule, or fine-tuning on more data of the
+            same shape. The optimiser and the schedule start afresh.
         **options
             ``epochs``, ``batch_size``, ``lr``, ``scheduler``, ``loss``, ``device``, ...
 
@@ -233,19 +239,36 @@ class GridOperatorSurrogate(Surrogate):
         ------
         TypeError
             For an option that is not a training setting (the message names it).
+        ValueError
+            For ``warm_start`` on an unfitted surrogate or on data of other shapes than
+            the fitted model's (its normalisers are per grid point).
         """
         super().check_fit_options(options)
         config = TrainerConfig.from_options(options)
+        if warm_start and self.model is None:
+            raise ValueError(
+                f"{self.name}.fit: warm_start needs a fitted surrogate (call fit(...) or "
+                "pdeml.load_surrogate(...) first)"
+            )
         x, y = self._tensors(train, "train")
         valid_tensors = self._tensors(valid, "valid") if valid is not None else None
+        shapes = {"x": list(x.shape[1:]), "y": list(y.shape[1:])}
         torch.manual_seed(config.seed)
-        self.model = self._build(tuple(x.shape[1:]), tuple(y.shape[1:]))
-        self.model.x_norm.fit(x)
-        self.model.y_norm.fit(y)
-        self.data_shapes = {"x": list(x.shape[1:]), "y": list(y.shape[1:])}
+        if warm_start:
+            if shapes != self.data_shapes:
+                raise ValueError(
+                    f"{self.name}.fit: warm_start needs training data of the fitted "
+                    f"model's shapes {self.data_shapes}, got {shapes}"
+                )
+        else:
+            self.model = self._build(tuple(x.shape[1:]), tuple(y.shape[1:]))
+            self.model.x_norm.fit(x)
+            self.model.y_norm.fit(y)
+            self.data_shapes = shapes
+        model = self._fitted_model()
         trainer = Trainer(config)
         self.history = trainer.fit(
-            self.model,
+            model,
             self.loss_function(config.loss),
             (x, y),
             valid_tensors,
@@ -256,10 +279,13 @@ class GridOperatorSurrogate(Surrogate):
                 "surrogate": self.name,
                 "hyperparameters": self.hyperparameters,
                 "data": {"train": tensor_fingerprint(x, y), "shapes": self.data_shapes},
+                **({"warm_start": True} if warm_start else {}),
             },
         )
         self.training = dataclasses.asdict(config)
-        self.device = str(next(self.model.parameters()).device)
+        if warm_start:
+            self.training["warm_start"] = True
+        self.device = str(next(model.parameters()).device)
         self.fitted = True
         return self
 
