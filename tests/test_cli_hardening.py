@@ -297,3 +297,43 @@ def test_tampered_config_is_one_line_naming_file_and_key(
     (folder / "config.json").write_text(json.dumps(config))
     assert main(["predict", str(folder), str(data)]) == 2
     one_error_line(capsys, "config.json", *needles)
+
+
+# -- train --from: a warm start from a saved run ---------------------------------------------
+TRAINING_ONLY = ["--set", "epochs=2", "--set", "batch_size=4", "--set", "lr=1e-12"]
+
+
+def test_train_from_a_saved_run_starts_from_its_weights(run, data, tmp_path, capsys):
+    """With a vanishing rate the new run's model is the saved one (Adam moves each weight
+    by about lr per step); the saved run is left untouched."""
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    out = tmp_path / "more"
+    args = ["train", "--data", str(data), "--surrogate", "fno", "--out", str(out), "--quiet"]
+    assert main([*args, "--n-valid", "2", "--from", str(run), *TRAINING_ONLY]) == 0
+    old, new = pdeml.load_surrogate(run), pdeml.load_surrogate(out)
+    assert new.training["warm_start"] is True and new.hyperparameters == old.hyperparameters
+    inputs = {"a": pdeml.open_dataset(data).inputs["a"][:3]}
+    np.testing.assert_allclose(new.solve(inputs)["u"], old.solve(inputs)["u"], atol=1e-6)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_train_from_refuses_mistakes_before_writing(run, data, tmp_path, capsys):
+    args = ["train", "--data", str(data), "--quiet", "--n-valid", "2"]
+    out = tmp_path / "more"
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    same = ["--surrogate", "fno", "--out", str(run), "--from", str(run), "--overwrite"]
+    assert main([*args, *same]) == 2  # --overwrite would clear the run it reads
+    one_error_line(capsys, "--from", "is also --out")
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    with_width = ["--set", "width=6", *TRAINING_ONLY]
+    assert (
+        main([*args, "--surrogate", "fno", "--out", str(out), "--from", str(run), *with_width]) == 2
+    )
+    one_error_line(capsys, "--from", "['width']", "hyperparameters")
+    assert main([*args, "--surrogate", "mgno", "--out", str(out), "--from", str(run)]) == 2
+    one_error_line(capsys, "--from", "'fno' surrogate", "'mgno'")
+    assert (
+        main([*args, "--surrogate", "fno", "--out", str(out), "--from", str(tmp_path / "no")]) == 2
+    )
+    one_error_line(capsys, "config.json")
+    assert not out.exists()

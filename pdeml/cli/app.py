@@ -169,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"
     )
     train.add_argument(
+        "--from",
+        dest="from_run",
+        type=Path,
+        metavar="RUN",
+        help="train on from the model saved in RUN (a warm start: its architecture, weights "
+        "and normalisers, a fresh optimiser and schedule); RUN itself is left as it is",
+    )
+    train.add_argument(
         "--overwrite",
         action="store_true",
         help="replace the run already in --out (its checkpoint is deleted first)",

@@ -17,10 +17,12 @@ from pdeml.cli.outputs import (
     positions,
     prepare_run_folder,
     read_training_record,
+    shown,
 )
 from pdeml.cli.settings import parse_assignment, split_settings
 
 if TYPE_CHECKING:
+    from pdeml.problems.base import Problem
     from pdeml.surrogates.base import Surrogate
 
 
@@ -181,6 +183,38 @@ def _run_length(names: list[str], options: dict) -> object:
     return None
 
 
+def _warm_start_from(args: argparse.Namespace, problem: Problem, hyper: dict) -> Surrogate:
+    """``--from RUN``: the saved surrogate to train on, checked against the other
+    arguments before anything is written."""
+    from pdeml.surrogates.base import load_surrogate
+
+    source = args.from_run
+    if source.resolve() == args.out.resolve():
+        raise ValueError(
+            f"--from {shown(source)}: is also --out; write the new run to another folder "
+            "(the saved run stays as it is)"
+        )
+    if hyper:
+        raise ValueError(
+            f"--from {shown(source)}: the architecture comes from the saved run; --set "
+            f"{sorted(hyper)} are hyperparameters (give only training options)"
+        )
+    surrogate = load_surrogate(source)
+    if surrogate.name != args.surrogate:
+        raise ValueError(
+            f"--from {shown(source)}: holds a {surrogate.name!r} surrogate, not "
+            f"--surrogate {args.surrogate!r}"
+        )
+    if "warm_start" not in surrogate.fit_option_names():
+        raise ValueError(f"--from: surrogate {surrogate.name!r} cannot train on from saved weights")
+    if surrogate.problem.name != problem.name:
+        raise ValueError(
+            f"--from {shown(source)}: was trained on {surrogate.problem.name!r} data, "
+            f"--data holds {problem.name!r} data"
+        )
+    return surrogate
+
+
 class Diverged(Exception):
     """Training diverged: reported in one line, exit status 1 (not a usage error)."""
 
@@ -206,7 +240,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
     n_test = args.n_valid if args.n_valid is not None else max(1, len(ds) // 10)
     train, valid = ds.split(n_test=n_test)
-    surrogate = make_surrogate(args.surrogate, ds.problem, **hyper)
+    if args.from_run is not None:
+        surrogate = _warm_start_from(args, ds.problem, hyper)
+        options["warm_start"] = True
+    else:
+        surrogate = make_surrogate(args.surrogate, ds.problem, **hyper)
     capabilities = surrogate.capabilities
     options.setdefault("progress", not args.quiet)
     if args.track is not None:

@@ -207,6 +207,15 @@ class GridOperatorSurrogate(Surrogate):
         )
         if config.device is not None:
             check_device(config.device)
+        if options.get("warm_start"):
+            self._check_warm_start()
+
+    def _check_warm_start(self) -> None:
+        if self.model is None:
+            raise ValueError(
+                f"{self.name}.fit: warm_start needs a fitted surrogate (call fit(...) or "
+                "pdeml.load_surrogate(...) first)"
+            )
 
     def fit(
         self,
@@ -245,11 +254,8 @@ class GridOperatorSurrogate(Surrogate):
         """
         super().check_fit_options(options)
         config = TrainerConfig.from_options(options)
-        if warm_start and self.model is None:
-            raise ValueError(
-                f"{self.name}.fit: warm_start needs a fitted surrogate (call fit(...) or "
-                "pdeml.load_surrogate(...) first)"
-            )
+        if warm_start:
+            self._check_warm_start()
         x, y = self._tensors(train, "train")
         valid_tensors = self._tensors(valid, "valid") if valid is not None else None
         shapes = {"x": list(x.shape[1:]), "y": list(y.shape[1:])}

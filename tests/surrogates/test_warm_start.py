@@ -70,6 +70,8 @@ def test_warm_start_refuses_an_unfitted_surrogate_and_other_shapes(tmp_path, dar
     fno = pdeml.make_surrogate("fno", darcy_set.problem, modes=4, width=8)
     with pytest.raises(ValueError, match="warm_start needs a fitted surrogate"):
         fno.fit(darcy_set, warm_start=True, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="warm_start needs a fitted surrogate"):
+        fno.check_fit_options({"warm_start": True, "epochs": 1})  # before a CLI clears --out
     fno.fit(darcy_set, epochs=1, progress=False)
     finer = Darcy2D(resolution=29, solver_resolution=29)
     other = pdeml.generate(finer, n=4, seed=1, path=tmp_path / "f.h5", workers=1, progress=False)
