@@ -157,6 +157,8 @@ class GridOperatorSurrogate(Surrogate):
                 f"({error}); the {self.name} surrogate serves grid problems"
             ) from None
         self.model: NormalizedOperator | None = None
+        #: The input and output shapes (per sample) of the training data of the last fit.
+        self.data_shapes: dict[str, list[int]] = {}
         self.device = default_device()
         #: The settings of the last fit (the TrainerConfig fields), saved with the run.
         self.training: dict[str, Any] = {}
