@@ -337,3 +337,16 @@ def test_train_from_refuses_mistakes_before_writing(run, data, tmp_path, capsys)
     )
     one_error_line(capsys, "config.json")
     assert not out.exists()
+
+
+def test_train_from_refuses_another_grid_before_overwrite_clears(run, data, tmp_path, capsys):
+    finer = pdeml.load_problem("darcy", size="quick", resolution=29, solver_resolution=29)
+    other = tmp_path / "fine.h5"
+    pdeml.generate(finer, n=6, seed=1, path=other, workers=1, progress=False).close()
+    out = tmp_path / "previous"
+    shutil.copytree(run, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    argv = ["train", "--data", str(other), "--surrogate", "fno", "--out", str(out), "--quiet"]
+    assert main([*argv, "--from", str(run), "--overwrite", *TRAINING_ONLY]) == 2
+    one_error_line(capsys, "--from", "shapes", "(29, 29)")
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

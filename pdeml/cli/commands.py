@@ -212,6 +212,14 @@ def _warm_start_from(args: argparse.Namespace, problem: Problem, hyper: dict) ->
             f"--from {shown(source)}: was trained on {surrogate.problem.name!r} data, "
             f"--data holds {problem.name!r} data"
         )
+    # fit refuses other shapes too, but only after an --overwrite has cleared --out.
+    saved = {n: surrogate.problem.field_shape(n) for n in problem.field_names}
+    given = {n: problem.field_shape(n) for n in problem.field_names}
+    if saved != given:
+        raise ValueError(
+            f"--from {shown(source)}: was trained on fields of shapes {saved}, --data holds "
+            f"{given} (a warm start keeps the grid)"
+        )
     return surrogate
 
 
