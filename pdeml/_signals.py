@@ -14,6 +14,10 @@ from types import FrameType
 #: ``__del__`` finalisers with their exceptions printed as "Exception ignored in ..." and
 #: dropped, so a Ctrl-C landing there would print a traceback and be lost.
 _SWALLOWING_FILES = ("weakref.py", "_weakrefset.py")
+#: Finalisers Python calls directly as weakref callbacks (no frame of weakref.py above them):
+#: multiprocessing's ``Finalize`` (the clean-up of a pool, a queue, a connection), where the
+#: signal trials caught a Ctrl-C landing.
+_SWALLOWING_CALLBACKS = ((os.path.join("multiprocessing", "util.py"), "__call__"),)
 
 
 @contextlib.contextmanager
@@ -67,6 +71,10 @@ def _inside_finaliser(frame: FrameType | None) -> bool:
     while frame is not None:
         code = frame.f_code
         if code.co_filename.endswith(_SWALLOWING_FILES) or code.co_name == "__del__":
+            return True
+        if any(
+            code.co_filename.endswith(f) and code.co_name == n for f, n in _SWALLOWING_CALLBACKS
+        ):
             return True
         frame = frame.f_back
     return False

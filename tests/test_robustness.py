@@ -106,3 +106,33 @@ def test_a_ctrl_c_landing_in_a_function_a_finaliser_calls_is_delivered_after_it(
         assert time.perf_counter() - begin < 1.0
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_landing_in_a_multiprocessing_finaliser_is_delivered_after_it():
+    """CI's signal trials caught a Ctrl-C landing in ``multiprocessing.util.Finalize``,
+    which Python calls as a weakref callback with no frame of weakref.py above it."""
+    import os
+    import signal
+    import time
+    from multiprocessing.util import Finalize
+
+    from pdeml import _signals
+
+    def clean_up():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.001)  # the handler runs here, inside Finalize.__call__
+
+    class Resource:
+        pass
+
+    previous = signal.signal(signal.SIGINT, _signals._interrupt_outside_finalisers)
+    try:
+        resource = Resource()
+        Finalize(resource, clean_up)
+        begin = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            del resource  # the weakref callback runs Finalize.__call__ -> clean_up
+            time.sleep(2.0)
+        assert time.perf_counter() - begin < 1.0
+    finally:
+        signal.signal(signal.SIGINT, previous)
